@@ -1,0 +1,71 @@
+"""Every setting of the pipeline, read from the environment in one place (SPEC section 6).
+
+Relative paths are relative to the repository root, so the CLI, the Dagster daemon and the
+tests agree on where things are whatever their working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+CONTRACTS_DIR = REPO_ROOT / "models"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; its message is one line meant for the user."""
+
+
+def resolve_path(value: str) -> str:
+    """Absolute local path for a relative setting; URIs (s3://...) are kept as they are."""
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else REPO_ROOT / path)
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"unknown time zone {name!r}: use an IANA name such as America/Sao_Paulo") from None
+    return name
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing: str
+    warehouse: str
+    reports: str
+    outbox: str
+    publish: str
+    timezone: str
+    report_from: str
+    report_recipients: str
+    sendgrid_host: str | None
+    dagster_home: str
+
+    @property
+    def sendgrid_configured(self) -> bool:
+        # The key itself is never stored here: it is read from the environment when a mail is sent.
+        return bool(os.environ.get("SENDGRID_API_KEY"))
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    return Settings(
+        landing=resolve_path(env.get("CAMPAIGNS_LANDING") or "data/landing"),
+        warehouse=resolve_path(env.get("CAMPAIGNS_WAREHOUSE") or "data/warehouse.duckdb"),
+        reports=resolve_path(env.get("CAMPAIGNS_REPORTS") or "data/reports"),
+        outbox=resolve_path(env.get("CAMPAIGNS_OUTBOX") or "data/outbox"),
+        publish=resolve_path(env.get("CAMPAIGNS_PUBLISH") or "data/publish"),
+        timezone=validate_timezone(env.get("CAMPAIGNS_TIMEZONE") or "UTC"),
+        report_from=env.get("REPORT_FROM") or "reports@localhost",
+        report_recipients=env.get("REPORT_RECIPIENTS") or "",
+        sendgrid_host=env.get("SENDGRID_HOST") or None,
+        dagster_home=resolve_path(env.get("DAGSTER_HOME") or ".dagster_home"),
+    )
