@@ -141,7 +141,7 @@ def raw_ddl() -> list[str]:
     status VARCHAR NOT NULL,          -- loaded | unreadable
     lines BIGINT NOT NULL,
     rows_loaded BIGINT NOT NULL,
-    lines_rejected BIGINT NOT NULL,
+    records_rejected BIGINT NOT NULL,  -- rows of raw.rejected_records from this file
     batch_id BIGINT NOT NULL,
     loaded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (source, file)

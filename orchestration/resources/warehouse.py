@@ -52,12 +52,14 @@ def open_connection(database: str, memory_limit: str | None = None, threads: int
                     read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str | int | bool] = {"TimeZone": "UTC"}
+    config: dict[str, str | int | bool] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
     con = duckdb.connect(database, read_only=read_only, config=config)
+    # Instants are UTC; TIMESTAMPTZ arithmetic must not depend on the machine's zone.
+    con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(f"SET temp_directory = '{database}.tmp'")
     return con

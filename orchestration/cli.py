@@ -1,0 +1,161 @@
+"""`campaigns`: generate sample feeds, run the pipeline through Dagster, send a report, open the UI.
+
+Every error a user can cause ends in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchestration.run_window import DateArgumentError, RunWindow, parse_date
+from orchestration.settings import REPO_ROOT, SettingsError, load_settings
+
+
+class UsageError(Exception):
+    """A one-line message for the user; exit code 2."""
+
+
+class CommandFailed(Exception):
+    """A one-line message for the user; exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _date(name: str):
+    def parse(value: str) -> date:
+        try:
+            return parse_date(value, name)
+        except DateArgumentError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
+
+
+def _positive(name: str, minimum: int = 1):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {value!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be at least {minimum}, got {number}")
+        return number
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="campaigns", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    generate = commands.add_parser("generate", help="write realistic sample landing files")
+    generate.add_argument("--out", default=None, help="landing root to write (default $CAMPAIGNS_LANDING)")
+    generate.add_argument("--start", type=_date("--start"), default=date(2024, 6, 1), help="first day (YYYY-MM-DD)")
+    generate.add_argument("--days", type=_positive("--days"), default=14)
+    generate.add_argument("--reminders-per-day", type=_positive("--reminders-per-day"), default=500)
+    generate.add_argument("--seed", type=_positive("--seed", 0), default=7)
+    generate.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    run = commands.add_parser("run", help="load new landing files and build every model, through Dagster")
+    run.add_argument("--start", type=_date("--start"), help="first local day to load and build")
+    run.add_argument("--end", type=_date("--end"), help="last local day to load and build (inclusive)")
+
+    report = commands.add_parser("report", help="write the conversions CSV and email it")
+    report.add_argument("--start", type=_date("--start"), required=True)
+    report.add_argument("--end", type=_date("--end"), required=True)
+    report.add_argument("--to", default=None, help="comma-separated recipients (default $REPORT_RECIPIENTS)")
+    report.add_argument("--force", action="store_true", help="send even if this report was sent already")
+
+    commands.add_parser("ui", help="open the Dagster UI (dagster dev -w workspace.yaml)")
+    return parser
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import generate
+
+    out = args.out or load_settings().landing
+    summary = generate(out, args.start, args.days, args.reminders_per_day, args.seed,
+                       progress=not args.no_progress)
+    print(f"wrote sample landing files to {out}: {summary}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    window = RunWindow(args.start, args.end)
+    if "://" not in settings.landing and not os.path.isdir(settings.landing):
+        raise UsageError(f"the landing folder {settings.landing} does not exist "
+                         "(set CAMPAIGNS_LANDING, or `campaigns generate` sample data)")
+    from orchestration.instance import get_instance
+
+    instance = get_instance(settings)
+    from orchestration.definitions import PIPELINE_JOB_NAME, defs
+
+    job = defs.resolve_job_def(PIPELINE_JOB_NAME)
+    result = job.execute_in_process(instance=instance, tags=window.tags(), raise_on_error=False)
+    if not result.success:
+        failures = [f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
+                    for event in result.all_events if event.is_step_failure]
+        raise CommandFailed(f"run {result.run_id} failed at " + ("; ".join(failures) or "an unknown step")
+                            + " (details in the Dagster UI: `make ui`)")
+    print(f"run {result.run_id} succeeded: warehouse {settings.warehouse} "
+          f"(open the run in the Dagster UI: `make ui`)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.reporting.cli import run_report_command
+
+    return run_report_command(load_settings(), args.start, args.end, args.to, args.force)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from orchestration.instance import ensure_dagster_home
+
+    ensure_dagster_home(load_settings())
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
+    if not dagster:
+        raise CommandFailed("the dagster command is not installed: run `make install`")
+    os.chdir(REPO_ROOT)
+    os.execv(dagster, [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml")])
+    return 0  # not reached
+
+
+def _root_cause(error) -> str:
+    """The innermost error of a Dagster failure: what went wrong, not where Dagster caught it."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return _first_line(error.message) if error is not None else "no message"
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+COMMANDS = {"generate": cmd_generate, "run": cmd_run, "report": cmd_report, "ui": cmd_ui}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, DateArgumentError) as error:
+        print(f"campaigns: error: {error}", file=sys.stderr)
+        return 2
+    except (SettingsError, ValueError, CommandFailed, OSError) as error:
+        print(f"campaigns: error: {_first_line(str(error))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("campaigns: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

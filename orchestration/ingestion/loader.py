@@ -1,0 +1,461 @@
+"""Load landing files into the raw tables with DuckDB itself.
+
+One load of a source:
+1. lists the files under `<landing>/<source>/dt=*/` that `raw.loaded_files` does not hold yet
+   (late uploads into old `dt=` folders included);
+2. reads them as lines of text with `read_csv` (one column, no quoting), so that every physical
+   line keeps its file and line number and a line DuckDB cannot decode is caught, not dropped;
+3. parses each line once (`json_transform` into JSON fragments), checks it against the source's
+   contract (models/*.schema.json) and casts it;
+4. in one transaction per chunk of files: good rows into `raw.<table>`, bad ones into
+   `raw.rejected_records` with a reason, and one row per file into `raw.loaded_files`.
+A file is listed in the ledger in the same transaction that loads its rows, so a crash loses
+the whole chunk or nothing, and a rerun never loads a file twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import duckdb
+
+from orchestration.ingestion.contracts import Field, Source, Stream, raw_ddl, sources
+
+# Bytes of landing files read in one transaction: bounds memory and the work a crash can lose.
+CHUNK_BYTES = 1 << 30
+# One JSON document per line is read as one text column: a delimiter that valid JSON text never
+# holds unescaped. A line that holds it anyway is caught by the scan's reject table.
+_LINE_DELIMITER = "\x01"
+MAX_LINE_BYTES = 64 << 20
+
+_RECEIVED_DT = "TRY_CAST(regexp_extract({path}, 'dt=([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/', 1) AS DATE)"
+
+_JSON_TYPES = {
+    "string": ("VARCHAR",),
+    "integer": ("BIGINT", "UBIGINT"),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE"),
+    "boolean": ("BOOLEAN",),
+    "object": ("OBJECT",),
+    "array": ("ARRAY",),
+}
+
+
+@dataclass
+class LoadResult:
+    source: str
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    rows_loaded: dict[str, int] = field(default_factory=dict)
+    records_rejected: int = 0
+    unreadable_files: list[str] = field(default_factory=list)
+
+    @property
+    def rejected_rate(self) -> float:
+        return self.records_rejected / self.lines if self.lines else 0.0
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in raw_ddl():
+        con.execute(statement)
+
+
+def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM raw.loaded_files").fetchone()[0]
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _glob_root(landing: str) -> str:
+    return landing.rstrip("/")
+
+
+def discover_new_files(con: duckdb.DuckDBPyConnection, landing: str, source: Source,
+                       received_from: date | None = None, received_to: date | None = None) -> list[tuple[str, int]]:
+    """(path, size) of the landing files of a source that were never loaded, oldest dt first,
+    optionally only those received (dt=) within [received_from, received_to]."""
+    root = _glob_root(landing)
+    patterns = [f"{root}/{source.name}/dt=*/*.jsonl", f"{root}/{source.name}/dt=*/*.jsonl.gz"]
+    listed = " UNION ALL ".join(f"SELECT file FROM glob({sql_literal(p)})" for p in patterns)
+    rows = con.execute(
+        f"""
+        SELECT landed.file
+        FROM ({listed}) AS landed
+        ANTI JOIN (SELECT file FROM raw.loaded_files WHERE source = ?) AS loaded
+          ON loaded.file = substr(landed.file, {len(root) + 2})
+        WHERE (?::DATE IS NULL OR {_RECEIVED_DT.format(path="landed.file")} >= ?::DATE)
+          AND (?::DATE IS NULL OR {_RECEIVED_DT.format(path="landed.file")} <= ?::DATE)
+        ORDER BY landed.file
+        """,
+        [source.name, received_from, received_from, received_to, received_to],
+    ).fetchall()
+    files = []
+    for (path,) in rows:
+        # Symlinks could point outside the landing root; a producer never writes one.
+        if "://" not in path and os.path.islink(path):
+            continue
+        size = os.path.getsize(path) if "://" not in path else 0
+        files.append((path, size))
+    return files
+
+
+def _chunks(files: Sequence[tuple[str, int]]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for path, file_size in files:
+        if chunk and size + file_size > CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(path)
+        size += file_size
+    if chunk:
+        yield chunk
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading lines
+# ---------------------------------------------------------------------------------------------
+
+def _scan_sql(paths: Sequence[str]) -> str:
+    listed = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
+    return f"""
+        SELECT filename AS _path, text
+        FROM read_csv({listed}, columns = {{'text': 'VARCHAR'}}, header = false,
+                      auto_detect = false, delim = '{_LINE_DELIMITER}', quote = '', escape = '',
+                      filename = true, store_rejects = true,
+                      rejects_scan = '_landing_reject_scans', rejects_table = '_landing_reject_errors',
+                      max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES * 2})
+    """
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
+    """Fill `_landing_lines(_path, _line_number, text)` and `_line_rejects(_path, _line_number,
+    reason, raw_text)` for the given files."""
+    con.execute("DROP TABLE IF EXISTS _landing_reject_errors")
+    con.execute("DROP TABLE IF EXISTS _landing_reject_scans")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_scan AS {_scan_sql(paths)}")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _line_rejects AS
+        SELECT s.file_path AS _path, e.line AS _line_number,
+               CASE e.error_type WHEN 'INVALID ENCODING' THEN 'not valid UTF-8 text'
+                    ELSE 'unreadable line: ' || lower(e.error_type::VARCHAR) END AS reason,
+               e.csv_line AS raw_text,
+               -- kept lines before this one, for numbering the kept lines around it
+               e.line - row_number() OVER (PARTITION BY s.file_path ORDER BY e.line) AS kept_before
+        FROM _landing_reject_errors AS e
+        JOIN _landing_reject_scans AS s USING (scan_id, file_id)
+        """
+    )
+    has_rejects = con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0] > 0
+    # The k-th kept line of a file is physical line k + (rejected lines with fewer kept before).
+    shift = (
+        "(SELECT count(*) FROM _line_rejects AS r WHERE r._path = n._path AND r.kept_before < n.k)"
+        if has_rejects else "0"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _landing_lines AS
+        SELECT n._path, n.k + {shift} AS _line_number, n.text
+        FROM (SELECT _path, text, row_number() OVER (PARTITION BY _path ORDER BY rowid) AS k
+              FROM _landing_scan) AS n
+        """
+    )
+    con.execute("DROP TABLE _landing_scan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking and casting against the contract
+# ---------------------------------------------------------------------------------------------
+
+def _value_sql(f: Field, fragment: str) -> str:
+    text = f"({fragment} ->> '$')"
+    return {
+        "text": text,
+        "timestamp": f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))",
+        "unix_seconds": f"timezone('UTC', to_timestamp(TRY_CAST({text} AS BIGINT)))",
+        "integer": f"TRY_CAST({text} AS BIGINT)",
+        "number": f"TRY_CAST({text} AS DOUBLE)",
+        "boolean": f"TRY_CAST({text} AS BOOLEAN)",
+        "json": f"{fragment}::JSON",
+    }[f.kind]
+
+
+def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None) -> list[tuple[str, str]]:
+    """(condition, reason) pairs; the first condition that holds rejects the row."""
+    expected = _JSON_TYPES.get(f.json_type, ("VARCHAR",))
+    checks: list[tuple[str, str]] = []
+    if f.required:
+        checks.append((f"{fragment} IS NULL", f"'missing key field {f.name}'"))
+    types = ", ".join(sql_literal(t) for t in expected)
+    checks.append((
+        f"{fragment} IS NOT NULL AND json_type({fragment}) NOT IN ({types})",
+        f"'wrong type for {f.name}: expected {f.json_type}, got ' || lower(json_type({fragment}))",
+    ))
+    if f.required and f.json_type == "string":
+        checks.append((f"{fragment} ->> '$' = ''", f"'empty key field {f.name}'"))
+    if f.kind in ("integer",):
+        checks.append((f"{fragment} IS NOT NULL AND {_value_sql(f, fragment)} IS NULL",
+                       f"'out of range value for {f.name}: ' || left({fragment}, 40)"))
+    if f.kind == "timestamp":
+        checks.append((f"{fragment} IS NOT NULL AND {_value_sql(f, fragment)} IS NULL",
+                       f"'unparseable timestamp in {f.name}: ' || left({fragment}, 60)"))
+    if f.kind == "unix_seconds":
+        checks.append((
+            f"{fragment} IS NOT NULL AND NOT regexp_full_match({fragment} ->> '$', '[0-9]{{1,12}}')",
+            f"'unparseable timestamp in {f.name} (Unix seconds expected): ' || left({fragment}, 60)",
+        ))
+    if allowed:
+        listed = ", ".join(sql_literal(a) for a in allowed)
+        checks.append((f"{fragment} IS NOT NULL AND ({fragment} ->> '$') NOT IN ({listed})",
+                       f"'unknown value for {f.name}: ' || left({fragment}, 60)"))
+    return checks
+
+
+def _transform_spec(fields: Sequence[Field]) -> str:
+    return sql_literal(json.dumps({f.name: "JSON" for f in fields}))
+
+
+def _struct_ref(struct: str, f: Field) -> str:
+    return f'{struct}."{f.name}"'
+
+
+def _allowed_values(stream_or_envelope_fields: Sequence[Field], schema_props: dict) -> dict[str, tuple[str, ...]]:
+    allowed = {}
+    for f in stream_or_envelope_fields:
+        prop = schema_props.get(f.name, {})
+        if "enum" in prop:
+            allowed[f.name] = tuple(prop["enum"])
+        elif "const" in prop:
+            allowed[f.name] = (prop["const"],)
+    return allowed
+
+
+def _reason_sql(fields: Sequence[Field], struct: str, allowed: dict[str, tuple[str, ...]]) -> str:
+    whens = []
+    for f in fields:
+        for condition, reason in _checks_sql(f, _struct_ref(struct, f), allowed.get(f.name)):
+            whens.append(f"WHEN {condition} THEN {reason}")
+    return "CASE " + " ".join(whens) + " END" if whens else "NULL"
+
+
+# ---------------------------------------------------------------------------------------------
+# One load
+# ---------------------------------------------------------------------------------------------
+
+_LINE_REASON = """
+    CASE WHEN text IS NULL OR trim(text) = '' THEN 'empty line'
+         WHEN NOT json_valid(text) THEN 'not valid JSON'
+         WHEN NOT starts_with(ltrim(text), '{') THEN 'not a JSON object'
+    END
+"""
+
+
+class Loader:
+    """Loads the new files of one source; one instance per load."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing: str, source: Source,
+                 batch_id: int, loaded_at: datetime, schema: dict):
+        self.con = con
+        self.landing = _glob_root(landing)
+        self.source = source
+        self.batch_id = batch_id
+        self.loaded_at = loaded_at
+        self.schema = schema
+
+    def _relative(self, column: str) -> str:
+        return f"substr({column}, {len(self.landing) + 2})"
+
+    def _provenance(self, path: str, line: str) -> str:
+        return (f"{self._relative(path)} AS _file, {line} AS _line_number, "
+                f"{_RECEIVED_DT.format(path=path)} AS _received_dt, "
+                f"{self.batch_id}::BIGINT AS _batch_id, {sql_literal(self.loaded_at.isoformat())}::TIMESTAMP AS _loaded_at")
+
+    def _reject(self, select_sql: str) -> None:
+        """Insert rejects given a SELECT of (_path, _line_number, reason, raw_text)."""
+        self.con.execute(
+            f"""
+            INSERT INTO raw.rejected_records
+            SELECT {sql_literal(self.source.name)}, {self._relative('_path')}, _line_number, reason, raw_text,
+                   {_RECEIVED_DT.format(path="_path")},
+                   {self.batch_id}, {sql_literal(self.loaded_at.isoformat())}::TIMESTAMP
+            FROM ({select_sql})
+            """
+        )
+
+    def _stream_props(self, stream: Stream) -> dict:
+        if stream.item_path is None:
+            return self.schema.get("properties", {})
+        name = "status" if stream.label == "statuses" else "message"
+        return self.schema["$defs"][name]["properties"]
+
+    def load_chunk(self, paths: list[str], result: LoadResult) -> None:
+        con = self.con
+        _read_lines(con, paths)
+        self._reject("SELECT _path, _line_number, reason, raw_text FROM _line_rejects")
+
+        # Line-level checks: JSON object, then (for flat sources) the contract of the document.
+        is_flat = self.source.streams[0].item_path is None
+        doc_fields = self.source.streams[0].fields if is_flat else self.source.envelope
+        allowed = _allowed_values(doc_fields, self.schema.get("properties", {}))
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _landing_docs AS
+            WITH checked AS (SELECT _path, _line_number, text, {_LINE_REASON} AS line_reason
+                             FROM _landing_lines),
+                 parsed AS (
+                    SELECT _path, _line_number, text, line_reason,
+                           CASE WHEN line_reason IS NULL
+                                THEN json_transform(text, {_transform_spec(doc_fields)}) END AS doc
+                    FROM checked)
+            SELECT _path, _line_number, doc,
+                   coalesce(line_reason, {_reason_sql(doc_fields, 'doc', allowed)}) AS reason,
+                   text
+            FROM parsed
+            """
+        )
+        self._reject("SELECT _path, _line_number, reason, text AS raw_text FROM _landing_docs WHERE reason IS NOT NULL")
+
+        for stream in self.source.streams:
+            if is_flat:
+                # The document is the row, and it was checked above.
+                con.execute("CREATE OR REPLACE TEMP TABLE _landing_rows AS "
+                            "SELECT _path, _line_number, doc AS item FROM _landing_docs WHERE reason IS NULL")
+            else:
+                self._explode_items(stream)
+            columns = ", ".join(f'"{f.column}"' for f in stream.fields)
+            values = ", ".join(_value_sql(f, _struct_ref("item", f)) for f in stream.fields)
+            where = "" if is_flat else "WHERE reason IS NULL"
+            loaded = con.execute(
+                f"""
+                INSERT INTO raw.{stream.table} ({columns}, _file, _line_number, _received_dt, _batch_id, _loaded_at)
+                SELECT {values}, {self._provenance('_path', '_line_number')}
+                FROM _landing_rows {where}
+                ORDER BY _path, _line_number
+                """
+            ).fetchone()[0]
+            result.rows_loaded[stream.table] += loaded
+
+        self._write_ledger(paths)
+        lines, bad_lines = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM _landing_docs").fetchone()
+        undecodable = con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0]
+        result.lines += lines + undecodable
+        result.records_rejected += con.execute(
+            "SELECT count(*) FROM raw.rejected_records WHERE source = ? AND _batch_id = ? AND file IN "
+            "(SELECT " + self._relative("_path") + " FROM _landing_docs UNION SELECT "
+            + self._relative("_path") + " FROM _line_rejects)",
+            [self.source.name, self.batch_id]).fetchone()[0]
+
+    def _explode_items(self, stream: Stream) -> None:
+        """Webhook bodies: one row per item at `stream.item_path`; a bad item is rejected alone,
+        named by its position (`statuses[2]: missing key field id`)."""
+        allowed = _allowed_values(stream.fields, self._stream_props(stream))
+        reason = _reason_sql(stream.fields, "item", allowed)
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _landing_rows AS
+            WITH items AS (
+                SELECT _path, _line_number, item_index - 1 AS item_index, items[item_index] AS item_text,
+                       json_transform(items[item_index], {_transform_spec(stream.fields)}) AS item
+                FROM (SELECT _path, _line_number, json_extract(text, {sql_literal(stream.item_path)})::JSON[] AS items
+                      FROM _landing_docs WHERE reason IS NULL) AS bodies,
+                     unnest(range(1, len(items) + 1)) AS t(item_index))
+            SELECT *, CASE WHEN json_type(item_text) <> 'OBJECT' THEN 'not a JSON object' ELSE {reason} END AS reason
+            FROM items
+            """
+        )
+        self._reject(
+            f"SELECT _path, _line_number, '{stream.label}[' || item_index || ']: ' || reason AS reason, "
+            "item_text AS raw_text FROM _landing_rows WHERE reason IS NOT NULL")
+
+    def _write_ledger(self, paths: list[str]) -> None:
+        listed = ", ".join(f"({sql_literal(p)})" for p in paths)
+        row_counts = " UNION ALL ".join(
+            f"SELECT _file, count(*) AS n FROM raw.{t} WHERE _batch_id = {self.batch_id} GROUP BY _file"
+            for t in self.source.tables
+        )
+        self.con.execute(
+            f"""
+            INSERT INTO raw.loaded_files
+            WITH files(_path) AS (VALUES {listed}),
+                 docs AS (SELECT _path, count(*) AS lines FROM _landing_docs GROUP BY _path),
+                 undecodable AS (SELECT _path, count(*) AS n FROM _line_rejects GROUP BY _path),
+                 rejects AS (SELECT file, count(*) AS n FROM raw.rejected_records
+                                  WHERE source = {sql_literal(self.source.name)} AND _batch_id = {self.batch_id}
+                                  GROUP BY file),
+                 loaded AS (SELECT _file, sum(n) AS n FROM ({row_counts}) GROUP BY _file)
+            SELECT {sql_literal(self.source.name)}, {self._relative('files._path')},
+                   {_RECEIVED_DT.format(path="files._path")},
+                   'loaded',
+                   coalesce(docs.lines, 0) + coalesce(undecodable.n, 0),
+                   coalesce(loaded.n, 0),
+                   coalesce(rejects.n, 0),
+                   {self.batch_id}, {sql_literal(self.loaded_at.isoformat())}::TIMESTAMP
+            FROM files
+            LEFT JOIN docs USING (_path)
+            LEFT JOIN undecodable USING (_path)
+            LEFT JOIN rejects ON rejects.file = {self._relative('files._path')}
+            LEFT JOIN loaded ON loaded._file = {self._relative('files._path')}
+            """
+        )
+
+    def record_unreadable(self, path: str, error: str, result: LoadResult) -> None:
+        message = " ".join(error.split())[:300]
+        relative = path[len(self.landing) + 1:]
+        self.con.execute(
+            f"""INSERT INTO raw.rejected_records VALUES (?, ?, NULL, ?, NULL, {_RECEIVED_DT.format(path="?")}, ?, ?)""",
+            [self.source.name, relative, f"unreadable file: {message}", path, self.batch_id, self.loaded_at],
+        )
+        self.con.execute(
+            f"""INSERT INTO raw.loaded_files
+                VALUES (?, ?, {_RECEIVED_DT.format(path="?")}, 'unreadable', 0, 0, 1, ?, ?)""",
+            [self.source.name, relative, path, self.batch_id, self.loaded_at],
+        )
+        result.unreadable_files.append(relative)
+        result.records_rejected += 1
+
+
+def load_source(con: duckdb.DuckDBPyConnection, landing: str, source_name: str,
+                received_from: date | None = None, received_to: date | None = None) -> LoadResult:
+    """Load every landing file of `source_name` that was never loaded (received within the
+    optional [received_from, received_to] days)."""
+    from orchestration.ingestion.contracts import contract
+
+    source = sources()[source_name]
+    ensure_raw_tables(con)
+    result = LoadResult(source=source_name, rows_loaded={t: 0 for t in source.tables})
+    files = discover_new_files(con, landing, source, received_from, received_to)
+    if not files:
+        return result
+    loader = Loader(con, landing, source, next_batch_id(con), datetime.now(timezone.utc).replace(tzinfo=None),
+                    contract(source_name))
+    for chunk in _chunks(files):
+        _load_atomically(loader, chunk, result)
+    result.files = [p[len(loader.landing) + 1:] for p, _ in files]
+    return result
+
+
+def _load_atomically(loader: Loader, paths: list[str], result: LoadResult) -> None:
+    con = loader.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        loader.load_chunk(paths, result)
+        con.execute("COMMIT")
+        return
+    except duckdb.Error as error:
+        con.execute("ROLLBACK")
+        if len(paths) == 1:
+            # The file itself cannot be read (a truncated gzip, say): record it, load the rest.
+            con.execute("BEGIN TRANSACTION")
+            loader.record_unreadable(paths[0], str(error), result)
+            con.execute("COMMIT")
+            return
+    # One file of the chunk is unreadable: load them one by one to find it.
+    for path in paths:
+        _load_atomically(loader, [path], result)

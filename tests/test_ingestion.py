@@ -1,0 +1,237 @@
+"""Raw ingestion against a real DuckDB file: SPEC 1.6 bad input, reruns, late and gzip files."""
+
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from landing_files import send, status, webhook, write_lines
+from orchestration.assets.ingestion import raw_assets
+from orchestration.ingestion.loader import load_source
+from orchestration.resources.landing import LandingZone
+from orchestration.resources.warehouse import WarehouseResource
+
+
+def load(warehouse_path, landing, source, **window):
+    with WarehouseResource(database=warehouse_path).connect() as con:
+        return load_source(con, str(landing), source, **window)
+
+
+def query(warehouse_path, sql):
+    con = duckdb.connect(warehouse_path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def rejected(warehouse_path):
+    return query(warehouse_path, "SELECT source, file, line_number, reason FROM raw.rejected_records ORDER BY file, line_number, reason")
+
+
+def table_fingerprint(warehouse_path, table):
+    return query(warehouse_path, f"SELECT count(*), sum(hash(COLUMNS(*))) FROM raw.{table}")
+
+
+BAD_SENDS = [
+    ("not json at all", "not valid JSON"),
+    ('{"message_id": "wamid.X", "campaign_id": "c", "user_id": "u"}', "missing key field sent_at"),
+    ('{"campaign_id": "c", "user_id": "u", "sent_at": "2024-06-25T11:58:05Z"}', "missing key field message_id"),
+    ('{"message_id": "wamid.X", "user_id": "u", "sent_at": "2024-06-25T11:58:05Z"}', "missing key field campaign_id"),
+    ('{"message_id": "wamid.X", "campaign_id": "c", "sent_at": "2024-06-25T11:58:05Z"}', "missing key field user_id"),
+    ('{"message_id": 42, "campaign_id": "c", "user_id": "u", "sent_at": "2024-06-25T11:58:05Z"}',
+     "wrong type for message_id: expected string, got ubigint"),
+    ('{"message_id": "wamid.X", "campaign_id": "c", "user_id": "u", "sent_at": "the 25th"}',
+     'unparseable timestamp in sent_at: "the 25th"'),
+    ('{"message_id": "wamid.X", "campaign_id": "c", "user_id": "u", "sent_at": "2024-06-25T11:58:05Z", "checkout_items": {"id": 1}}',
+     "wrong type for checkout_items: expected array, got object"),
+    ('["an", "array"]', "not a JSON object"),
+]
+
+
+def test_each_bad_send_line_is_rejected_with_its_reason_and_good_lines_load(warehouse_path, landing):
+    lines = [send("wamid.good1")] + [text for text, _ in BAD_SENDS] + [send("wamid.good2")]
+    write_lines(landing, "sends", "2024-06-25", "part-0.jsonl", lines)
+
+    result = load(warehouse_path, landing, "sends")
+
+    assert query(warehouse_path, "SELECT message_id, _line_number FROM raw.sends ORDER BY 2") == [
+        ("wamid.good1", 1), ("wamid.good2", len(lines))]
+    assert rejected(warehouse_path) == [
+        ("sends", "sends/dt=2024-06-25/part-0.jsonl", number, reason)
+        for number, (_, reason) in enumerate(BAD_SENDS, start=2)
+    ]
+    assert query(warehouse_path, "SELECT raw_text FROM raw.rejected_records WHERE line_number = 2") == [("not json at all",)]
+    assert (result.lines, result.records_rejected, result.rows_loaded) == (len(lines), len(BAD_SENDS), {"sends": 2})
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "reason"),
+    [
+        ("orders", '{"creationDate": "2024-06-25T14:03:11.1234567+00:00"}', "missing key field orderId"),
+        ("orders", '{"orderId": "1-01"}', "missing key field creationDate"),
+        ("orders", '{"orderId": "1-01", "creationDate": "25/06/2024"}', 'unparseable timestamp in creationDate: "25/06/2024"'),
+        ("orders", '{"orderId": "1-01", "creationDate": "2024-06-25T14:03:11Z", "value": "10980"}',
+         "wrong type for value: expected integer, got varchar"),
+        ("clicks", '{"message_id": "wamid.1", "clicked_at": "2024-06-25T12:10:00Z"}', "missing key field click_id"),
+        ("clicks", '{"click_id": "c1", "clicked_at": "2024-06-25T12:10:00Z"}', "missing key field message_id"),
+        ("clicks", '{"click_id": "c1", "message_id": "wamid.1"}', "missing key field clicked_at"),
+        ("clicks", '{"click_id": "c1", "message_id": "wamid.1", "clicked_at": 1719316685}',
+         "wrong type for clicked_at: expected string, got ubigint"),
+        ("campaigns", '{"campaign_id": "c", "event": "deleted", "occurred_at": "2024-06-01T10:00:00Z"}',
+         'unknown value for event: "deleted"'),
+        ("whatsapp", '{"object": "whatsapp_business_account"}', "missing key field entry"),
+        ("whatsapp", '{"entry": []}', "missing key field object"),
+    ],
+)
+def test_bad_line_of_each_source_is_rejected_with_its_reason(warehouse_path, landing, source, line, reason):
+    write_lines(landing, source, "2024-06-25", "part-0.jsonl", [line])
+    load(warehouse_path, landing, source)
+    assert rejected(warehouse_path) == [(source, f"{source}/dt=2024-06-25/part-0.jsonl", 1, reason)]
+
+
+def test_bad_status_inside_a_webhook_is_rejected_alone(warehouse_path, landing):
+    body = webhook(statuses=[status("wamid.1", "delivered", 1719316685),
+                             status("wamid.1", "read", "soon"),
+                             {"status": "read", "timestamp": "1719316700"}])
+    write_lines(landing, "whatsapp", "2024-06-25", "hooks.jsonl", [body])
+
+    load(warehouse_path, landing, "whatsapp")
+
+    assert query(warehouse_path, "SELECT message_id, status, status_at::VARCHAR FROM raw.whatsapp_statuses") == [
+        ("wamid.1", "delivered", "2024-06-25 11:58:05")]
+    assert [r[2:] for r in rejected(warehouse_path)] == [
+        (1, 'statuses[1]: unparseable timestamp in timestamp (Unix seconds expected): "soon"'),
+        (1, "statuses[2]: missing key field id"),
+    ]
+
+
+def test_webhook_with_several_entries_loads_every_status_and_message(warehouse_path, landing):
+    tap = {"from": "5511999990000", "id": "wamid.in1", "timestamp": "1719316800", "type": "button",
+           "context": {"from": "15550000000", "id": "wamid.1"}, "button": {"payload": "buy", "text": "Comprar"}}
+    body = webhook(statuses=[status("wamid.1", "delivered", 1719316685)], messages=[tap])
+    body["entry"].append(webhook(statuses=[status("wamid.2", "read", 1719316690)])["entry"][0])
+    write_lines(landing, "whatsapp", "2024-06-25", "hooks.jsonl.gz", [body])
+
+    result = load(warehouse_path, landing, "whatsapp")
+
+    assert result.rows_loaded == {"whatsapp_statuses": 2, "whatsapp_messages": 1}
+    assert query(warehouse_path, "SELECT inbound_message_id, message_type, context->>'id' FROM raw.whatsapp_messages") == [
+        ("wamid.in1", "button", "wamid.1")]
+
+
+def test_offsets_and_seven_fractional_digits_are_kept_as_utc(warehouse_path, landing):
+    order = {"orderId": "1-01", "creationDate": "2024-06-25T11:03:11.1234567-03:00",
+             "lastChange": "2024-06-26T09:00:00+00:00"}
+    write_lines(landing, "orders", "2024-06-25", "orders.jsonl", [order])
+    load(warehouse_path, landing, "orders")
+    assert query(warehouse_path, "SELECT creation_date::VARCHAR, last_change::VARCHAR FROM raw.orders") == [
+        ("2024-06-25 14:03:11.123456", "2024-06-26 09:00:00")]
+
+
+def test_blank_and_undecodable_lines_keep_line_numbers_exact(warehouse_path, landing):
+    lines = [send("wamid.1"), "", b'{"message_id": "wamid.\xff"}', send("wamid.4")]
+    write_lines(landing, "sends", "2024-06-25", "part-0.jsonl.gz", lines)
+    load(warehouse_path, landing, "sends")
+    assert query(warehouse_path, "SELECT message_id, _line_number FROM raw.sends ORDER BY 2") == [
+        ("wamid.1", 1), ("wamid.4", 4)]
+    assert [r[2:] for r in rejected(warehouse_path)] == [(2, "empty line"), (3, "not valid UTF-8 text")]
+
+
+def test_gzip_and_plain_files_load_with_their_provenance(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1")])
+    write_lines(landing, "sends", "2024-06-26", "b.jsonl.gz", [send("wamid.2"), send("wamid.3")])
+    load(warehouse_path, landing, "sends")
+    assert query(warehouse_path, "SELECT message_id, _file, _line_number, _received_dt FROM raw.sends ORDER BY 1") == [
+        ("wamid.1", "sends/dt=2024-06-25/a.jsonl", 1, date(2024, 6, 25)),
+        ("wamid.2", "sends/dt=2024-06-26/b.jsonl.gz", 1, date(2024, 6, 26)),
+        ("wamid.3", "sends/dt=2024-06-26/b.jsonl.gz", 2, date(2024, 6, 26)),
+    ]
+
+
+def test_rerun_with_no_new_files_changes_nothing(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), "oops"])
+    load(warehouse_path, landing, "sends")
+    before = [table_fingerprint(warehouse_path, t) for t in ("sends", "rejected_records", "loaded_files")]
+
+    again = load(warehouse_path, landing, "sends")
+
+    assert again.files == [] and again.lines == 0
+    assert [table_fingerprint(warehouse_path, t) for t in ("sends", "rejected_records", "loaded_files")] == before
+
+
+def test_late_file_in_an_old_folder_is_loaded_by_the_next_run(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1")])
+    write_lines(landing, "sends", "2024-06-26", "a.jsonl", [send("wamid.2")])
+    load(warehouse_path, landing, "sends")
+    write_lines(landing, "sends", "2024-06-25", "late-upload.jsonl", [send("wamid.late")])
+
+    result = load(warehouse_path, landing, "sends")
+
+    assert result.files == ["sends/dt=2024-06-25/late-upload.jsonl"]
+    assert query(warehouse_path, "SELECT message_id, _batch_id FROM raw.sends ORDER BY _batch_id, message_id") == [
+        ("wamid.1", 1), ("wamid.2", 1), ("wamid.late", 2)]
+
+
+def test_window_loads_only_files_received_within_it(warehouse_path, landing):
+    for day in ("2024-06-24", "2024-06-25", "2024-06-26"):
+        write_lines(landing, "sends", day, "a.jsonl", [send(f"wamid.{day}")])
+    load(warehouse_path, landing, "sends", received_from=date(2024, 6, 25), received_to=date(2024, 6, 25))
+    assert query(warehouse_path, "SELECT message_id FROM raw.sends") == [("wamid.2024-06-25",)]
+    load(warehouse_path, landing, "sends")
+    assert query(warehouse_path, "SELECT count(*) FROM raw.sends") == [(3,)]
+
+
+def test_duplicate_lines_stay_in_raw_with_distinct_provenance(warehouse_path, landing):
+    # Deduplication is staging's job; raw keeps every line so nothing is lost silently.
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), send("wamid.1")])
+    load(warehouse_path, landing, "sends")
+    assert query(warehouse_path, "SELECT message_id, _line_number FROM raw.sends ORDER BY 2") == [
+        ("wamid.1", 1), ("wamid.1", 2)]
+
+
+def test_truncated_gzip_is_recorded_as_unreadable_and_other_files_load(warehouse_path, landing):
+    good = write_lines(landing, "sends", "2024-06-25", "a.jsonl.gz", [send("wamid.1")])
+    broken = write_lines(landing, "sends", "2024-06-25", "b.jsonl.gz", [send(f"wamid.{i}") for i in range(200)])
+    broken.write_bytes(broken.read_bytes()[: len(broken.read_bytes()) // 2])
+
+    result = load(warehouse_path, landing, "sends")
+
+    assert good.exists() and result.unreadable_files == ["sends/dt=2024-06-25/b.jsonl.gz"]
+    assert query(warehouse_path, "SELECT message_id FROM raw.sends") == [("wamid.1",)]
+    reasons = query(warehouse_path, "SELECT file, line_number, reason FROM raw.rejected_records")
+    assert len(reasons) == 1 and reasons[0][:2] == ("sends/dt=2024-06-25/b.jsonl.gz", None)
+    assert reasons[0][2].startswith("unreadable file: ")
+    assert query(warehouse_path, "SELECT file, status FROM raw.loaded_files ORDER BY file") == [
+        ("sends/dt=2024-06-25/a.jsonl.gz", "loaded"), ("sends/dt=2024-06-25/b.jsonl.gz", "unreadable")]
+
+
+def test_raw_assets_materialize_through_dagster_with_row_counts(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), "{broken", send("wamid.2")])
+    write_lines(landing, "whatsapp", "2024-06-25", "w.jsonl",
+                [webhook(statuses=[status("wamid.1", "delivered", 1719316685)])])
+
+    result = dg.materialize(
+        raw_assets,
+        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
+    )
+
+    assert result.success
+    metadata = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events() for m in [m.materialization]}
+    assert metadata["raw/sends"]["rows_loaded"].value == 2
+    assert metadata["raw/sends"]["rows_rejected"].value == 1
+    assert metadata["raw/whatsapp_statuses"]["rows_loaded"].value == 1
+    assert metadata["raw/clicks"]["rows_loaded"].value == 0
+
+
+def test_missing_landing_folder_fails_the_asset_with_a_clear_message(warehouse_path, tmp_path):
+    result = dg.materialize(
+        raw_assets[:1],
+        resources={"warehouse": WarehouseResource(database=warehouse_path),
+                   "landing": LandingZone(root=str(tmp_path / "nowhere"))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "does not exist" in failure.step_failure_data.user_failure_data.description
