@@ -1,0 +1,181 @@
+"""The report in Dagster: the "Send report" job with run config, and the 06:00 daily schedule."""
+
+from datetime import datetime, timezone
+from email import message_from_bytes, policy
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pytest
+
+from fake_sendgrid import FakeSendGrid, Reply, sendgrid_errors, small_marts
+from orchestration.assets.reporting import (
+    build_daily_schedule,
+    conversions_report,
+    report_run_config,
+    send_report_job,
+)
+from orchestration.reporting.report_range import ReportRange, previous_local_day
+from orchestration.resources.mailer import MailerResource
+from orchestration.resources.warehouse import WarehouseResource
+
+API_KEY = "SG.dagster-test-key.NeverInDagsterLogs-42"
+NEW_YORK = "America/New_York"
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    resource = WarehouseResource(database=str(tmp_path / "warehouse.duckdb"))
+    with resource.connect() as con:
+        small_marts(con)
+    return resource
+
+
+@pytest.fixture(autouse=True)
+def environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPAIGNS_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("CAMPAIGNS_TIMEZONE", NEW_YORK)
+    monkeypatch.setenv("REPORT_RECIPIENTS", "team@shop.example")
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    server = FakeSendGrid().start()
+    monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+    yield server
+    server.stop()
+
+
+def definitions(warehouse, tmp_path, fake=None):
+    mailer = MailerResource(report_from="reports@shop.example", outbox=str(tmp_path / "outbox"),
+                            sendgrid_host=fake.url if fake else None, backoff_base_seconds=0.01, max_attempts=2)
+    return dg.Definitions(assets=[conversions_report], jobs=[send_report_job],
+                          resources={"warehouse": warehouse, "mailer": mailer})
+
+
+def run(defs, run_config=None):
+    job = defs.resolve_job_def("send_report_job")
+    return job.execute_in_process(run_config=run_config or {}, raise_on_error=False)
+
+
+def metadata(result):
+    materialization, = result.asset_materializations_for_node("conversions_report")
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def failure_message(result):
+    """The innermost error of the run's one failed step: what went wrong, not where Dagster caught it."""
+    failure, = [event for event in result.all_events if event.is_step_failure]
+    error = failure.step_failure_data.error
+    while error.cause is not None:
+        error = error.cause
+    return error.message
+
+
+def range_config(start, end, **extra):
+    return {"ops": {"conversions_report": {"config": {"start_date": start, "end_date": end, **extra}}}}
+
+
+def test_send_report_job_emails_the_range_once_and_describes_it(warehouse, tmp_path, fake):
+    defs = definitions(warehouse, tmp_path, fake)
+
+    first = run(defs, range_config("2024-06-25", "2024-06-26", recipients="a@x.com,b@y.com"))
+    second = run(defs, range_config("2024-06-25", "2024-06-26", recipients="b@y.com,a@x.com"))
+
+    assert first.success and second.success
+    described = metadata(first)
+    assert described["path"] == str(tmp_path / "reports" / "conversions_2024-06-25_2024-06-26.csv")
+    assert Path(described["path"]).is_file()
+    assert (described["rows"], described["recipients"], described["delivery_status"]) == (3, 2, "sent")
+    assert described["backend"] == "sendgrid" and described["sendgrid_message_id"] == "fake-message-1"
+    assert metadata(second)["delivery_status"] == "already_sent"
+    assert len(fake.requests) == 1
+    assert fake.requests[0].json["personalizations"][0]["to"] == [{"email": "a@x.com"}, {"email": "b@y.com"}]
+
+
+def test_a_failed_run_is_recorded_and_its_retry_sends_exactly_once(warehouse, tmp_path, fake):
+    defs = definitions(warehouse, tmp_path, fake)
+    fake.reply(Reply(500), Reply(500))
+
+    failed = run(defs, range_config("2024-06-25", "2024-06-25"))
+
+    assert not failed.success
+    assert failure_message(failed).startswith(
+        "orchestration.reporting.errors.DeliveryError: SendGrid failed 2 times, the last with 500 Internal Server Error")
+    for event in failed.all_events:
+        assert API_KEY not in str(event)
+
+    retried = run(defs, range_config("2024-06-25", "2024-06-25"))
+
+    assert retried.success and metadata(retried)["delivery_status"] == "sent"
+    assert len(fake.requests) == 3
+    con = duckdb.connect(warehouse.database, read_only=True)
+    assert con.execute("SELECT status, attempts FROM raw.report_deliveries ORDER BY started_at").fetchall() == [
+        ("failed", 2), ("sent", 1)]
+    con.close()
+
+
+def test_without_run_config_it_sends_yesterday_to_report_recipients(warehouse, tmp_path):
+    before = previous_local_day(datetime.now(timezone.utc), NEW_YORK)
+    result = run(definitions(warehouse, tmp_path))
+    after = previous_local_day(datetime.now(timezone.utc), NEW_YORK)
+
+    assert result.success
+    described = metadata(result)
+    assert Path(described["path"]).name in {f"conversions_{day}_{day}.csv" for day in (before, after)}
+    assert described["backend"] == "outbox" and described["recipients"] == 1
+    eml = message_from_bytes(Path(described["outbox_file"]).read_bytes(), policy=policy.default)
+    assert eml["To"] == "team@shop.example"
+
+
+def test_a_bad_date_in_run_config_fails_the_run_in_one_line(warehouse, tmp_path):
+    result = run(definitions(warehouse, tmp_path), range_config("2024-06-31", None))
+
+    assert "start_date must be a date as YYYY-MM-DD, got '2024-06-31'" in failure_message(result)
+
+
+@pytest.mark.parametrize(("tick", "expected_day"), [
+    (datetime(2024, 3, 10, 6, 0, tzinfo=ZoneInfo(NEW_YORK)), "2024-03-09"),   # the first day of EDT
+    (datetime(2024, 3, 11, 6, 0, tzinfo=ZoneInfo(NEW_YORK)), "2024-03-10"),   # the 23-hour day
+    (datetime(2024, 11, 3, 6, 0, tzinfo=ZoneInfo(NEW_YORK)), "2024-11-02"),   # the first day of EST
+    (datetime(2024, 11, 4, 6, 0, tzinfo=ZoneInfo(NEW_YORK)), "2024-11-03"),   # the 25-hour day
+    (datetime(2024, 3, 11, 3, 30, tzinfo=timezone.utc), "2024-03-09"),        # 23:30 on the 10th in New York
+])
+def test_the_schedule_asks_for_the_previous_local_day_across_dst(tick, expected_day):
+    schedule = build_daily_schedule(send_report_job, NEW_YORK)
+
+    data = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+
+    request, = data.run_requests
+    config = request.run_config["ops"]["conversions_report"]["config"]
+    assert (config["start_date"], config["end_date"]) == (expected_day, expected_day)
+    assert config["recipients"] == "team@shop.example"
+    assert schedule.cron_schedule == "0 6 * * *" and schedule.execution_timezone == NEW_YORK
+
+
+def test_the_scheduled_run_sends_the_previous_day(warehouse, tmp_path):
+    defs = definitions(warehouse, tmp_path)
+    schedule = build_daily_schedule(send_report_job, NEW_YORK)
+    tick = datetime(2024, 6, 26, 6, 0, tzinfo=ZoneInfo(NEW_YORK))
+
+    request, = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+    result = run(defs, request.run_config)
+
+    assert result.success
+    described = metadata(result)
+    assert Path(described["path"]).name == "conversions_2024-06-25_2024-06-25.csv"
+    assert described["rows"] == 2
+
+
+def test_run_config_helper_matches_the_job(warehouse, tmp_path):
+    config = report_run_config(ReportRange.resolve("2024-06-26", None, NEW_YORK), "a@x.com", force=True)
+
+    result = run(definitions(warehouse, tmp_path), config)
+
+    assert result.success and metadata(result)["rows"] == 1
+
+
+def test_the_mailer_config_holds_no_api_key():
+    assert not [name for name in MailerResource.model_fields if "key" in name.lower() or "token" in name.lower()]
