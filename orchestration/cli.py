@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--end", type=_date("--end"), help="last local day to load and build (inclusive)")
 
     report = commands.add_parser("report", help="write the conversions CSV and email it")
-    report.add_argument("--start", type=_date("--start"), required=True)
-    report.add_argument("--end", type=_date("--end"), required=True)
+    report.add_argument("--start", type=_date("--start"), help="first local day (YYYY-MM-DD)")
+    report.add_argument("--end", type=_date("--end"), help="last local day, inclusive")
+    report.add_argument("--landed-range", action="store_true",
+                        help="instead of --start/--end: every day the marts hold (what `make run` sends)")
     report.add_argument("--to", default=None, help="comma-separated recipients (default $REPORT_RECIPIENTS)")
     report.add_argument("--force", action="store_true", help="send even if this report was sent already")
 
@@ -112,7 +114,34 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from orchestration.reporting.cli import run_report_command
 
-    return run_report_command(load_settings(), args.start, args.end, args.to, args.force)
+    settings = load_settings()
+    start, end = args.start, args.end
+    if args.landed_range:
+        if start or end:
+            raise UsageError("--landed-range replaces --start and --end: give one or the other")
+        start, end = _landed_range(settings)
+    elif start is None or end is None:
+        raise UsageError("--start and --end are both required (or --landed-range)")
+    return run_report_command(settings, start, end, args.to, args.force)
+
+
+def _landed_range(settings) -> tuple[date, date]:
+    import duckdb
+
+    if not os.path.exists(settings.warehouse):
+        raise CommandFailed(f"no warehouse at {settings.warehouse}: run `campaigns run` first")
+    try:
+        con = duckdb.connect(settings.warehouse, read_only=True)
+        try:
+            start, end = con.execute(
+                "SELECT min(metric_date), max(metric_date) FROM marts.mart_daily_campaign_metrics").fetchone()
+        finally:
+            con.close()
+    except duckdb.Error as error:
+        raise CommandFailed(f"cannot read the marts in {settings.warehouse}: {_first_line(str(error))}") from None
+    if start is None:
+        raise CommandFailed("the marts hold no day yet: land data and run `campaigns run` first")
+    return start, end
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -28,7 +28,8 @@ def run_cli(*args, env=None, tmp_path=None):
         (("generate", "--days", "0"), "--days must be at least 1, got 0"),
         (("generate", "--reminders-per-day", "many"), "--reminders-per-day must be a whole number, got 'many'"),
         (("generate", "--start", "yesterday"), "--start must be a date as YYYY-MM-DD, got 'yesterday'"),
-        (("report", "--start", "2024-06-01"), "required: --end"),
+        (("report", "--start", "2024-06-01"), "--start and --end are both required (or --landed-range)"),
+        (("report", "--landed-range", "--end", "2024-06-01"), "--landed-range replaces --start and --end"),
         (("report", "--start", "2024-06-01", "--end", "June"), "--end must be a date as YYYY-MM-DD, got 'June'"),
     ],
 )
