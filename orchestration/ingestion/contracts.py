@@ -25,12 +25,26 @@ PROVENANCE_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class ItemField:
+    """A property of the objects an array field lists (an order's items)."""
+
+    name: str
+    json_type: str
+    required: bool
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
 class Field:
     name: str  # the JSON property
     column: str
     json_type: str  # string | integer | number | boolean | object | array
     kind: str  # text | timestamp | unix_seconds | integer | number | boolean | json
     required: bool
+    minimum: float | None = None
+    maximum: float | None = None
+    items: tuple[ItemField, ...] = ()  # for arrays of objects
 
     @property
     def sql_type(self) -> str:
@@ -80,7 +94,14 @@ def _fields(schema: dict, root: dict) -> tuple[Field, ...]:
                     "object": "json", "array": "json"}.get(prop.get("type"), "text")
         json_type = prop.get("type") or ("string" if "const" in prop or "enum" in prop else "string")
         column = prop.get("x-column") or snake_case(name)
-        fields.append(Field(name, column, json_type, kind, name in required))
+        item_schema = prop.get("items", {}) if prop.get("type") == "array" else {}
+        items = tuple(
+            ItemField(item_name, item_prop.get("type", "string"), item_name in item_schema.get("required", ()),
+                      item_prop.get("minimum"), item_prop.get("maximum"))
+            for item_name, item_prop in item_schema.get("properties", {}).items()
+        )
+        fields.append(Field(name, column, json_type, kind, name in required,
+                            prop.get("minimum"), prop.get("maximum"), items))
     return tuple(fields)
 
 

@@ -94,14 +94,15 @@ def discover_new_files(con: duckdb.DuckDBPyConnection, landing: str, source: Sou
         """,
         [source.name, received_from, received_from, received_to, received_to],
     ).fetchall()
-    files = []
-    for (path,) in rows:
-        # Symlinks could point outside the landing root; a producer never writes one.
-        if "://" not in path and os.path.islink(path):
-            continue
-        size = os.path.getsize(path) if "://" not in path else 0
-        files.append((path, size))
-    return files
+    return [(path, os.path.getsize(path) if "://" not in path else 0) for (path,) in rows]
+
+
+def _escapes_root(path: str, root: str) -> bool:
+    """A link (or a link in the folders) that resolves outside the landing root."""
+    if "://" in path:
+        return False
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([os.path.realpath(path), real_root]) != real_root
 
 
 def _chunks(files: Sequence[tuple[str, int]]) -> Iterator[list[str]]:
@@ -186,8 +187,54 @@ def _value_sql(f: Field, fragment: str) -> str:
     }[f.kind]
 
 
-def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None) -> list[tuple[str, str]]:
-    """(condition, reason) pairs; the first condition that holds rejects the row."""
+# No event of this business predates 2000; an instant after the day its file was received (plus
+# a day of clock skew and time zones) cannot have been observed yet: both are producer bugs.
+EARLIEST_INSTANT = "2000-01-01"
+RECEIVED_SLACK_DAYS = 2
+
+
+def _range_sql(value: str, minimum: float | None, maximum: float | None) -> str | None:
+    bounds = []
+    if minimum is not None:
+        bounds.append(f"{value} < {minimum}")
+    if maximum is not None:
+        bounds.append(f"{value} > {maximum}")
+    return " OR ".join(bounds) or None
+
+
+def _bounds_text(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"expected {minimum:g} to {maximum:g}"
+    return f"expected at least {minimum:g}" if minimum is not None else f"expected at most {maximum:g}"
+
+
+def _item_checks_sql(f: Field, fragment: str) -> list[tuple[str, str]]:
+    """Checks of the objects an array lists, e.g. every order item's quantity and price."""
+    checks = [(f"{fragment} IS NOT NULL AND len(list_filter(json_extract({fragment}, '$[*]'), "
+               "lambda v: json_type(v) <> 'OBJECT')) > 0",
+               f"'wrong type for {f.name}: expected a list of objects'")]
+    for item in f.items:
+        values = f"json_extract({fragment}, '$[*].{item.name}')"
+        label = f"{f.name}[].{item.name}"
+        if item.required:
+            checks.append((f"{fragment} IS NOT NULL AND len({values}) < len(json_extract({fragment}, '$[*]'))",
+                           f"'missing field {label}'"))
+        types = ", ".join(sql_literal(t) for t in _JSON_TYPES.get(item.json_type, ("VARCHAR",)))
+        checks.append((f"{fragment} IS NOT NULL AND len(list_filter({values}, lambda v: json_type(v) NOT IN ({types}))) > 0",
+                       f"'wrong type for {label}: expected {item.json_type}'"))
+        out_of_range = _range_sql("TRY_CAST(v AS DOUBLE)", item.minimum, item.maximum)
+        if out_of_range:
+            checks.append((
+                f"{fragment} IS NOT NULL AND len(list_filter({values}, lambda v: {out_of_range})) > 0",
+                f"'out of range value for {label} ({_bounds_text(item.minimum, item.maximum)}): ' || "
+                f"list_filter({values}, lambda v: {out_of_range})[1]",
+            ))
+    return checks
+
+
+def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None, received: str) -> list[tuple[str, str]]:
+    """(condition, reason) pairs; the first condition that holds rejects the row. `received` is
+    the SQL of the day the row's file was received."""
     expected = _JSON_TYPES.get(f.json_type, ("VARCHAR",))
     checks: list[tuple[str, str]] = []
     if f.required:
@@ -199,8 +246,11 @@ def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None) -> list[
     ))
     if f.required and f.json_type == "string":
         checks.append((f"{fragment} ->> '$' = ''", f"'empty key field {f.name}'"))
-    if f.kind in ("integer",):
-        checks.append((f"{fragment} IS NOT NULL AND {_value_sql(f, fragment)} IS NULL",
+    if f.kind in ("integer", "number"):
+        value = _value_sql(f, fragment)
+        out_of_range = _range_sql(value, f.minimum, f.maximum)
+        condition = f"{value} IS NULL" + (f" OR {out_of_range}" if out_of_range else "")
+        checks.append((f"{fragment} IS NOT NULL AND ({condition})",
                        f"'out of range value for {f.name}: ' || left({fragment}, 40)"))
     if f.kind == "timestamp":
         checks.append((f"{fragment} IS NOT NULL AND {_value_sql(f, fragment)} IS NULL",
@@ -210,6 +260,15 @@ def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None) -> list[
             f"{fragment} IS NOT NULL AND NOT regexp_full_match({fragment} ->> '$', '[0-9]{{1,12}}')",
             f"'unparseable timestamp in {f.name} (Unix seconds expected): ' || left({fragment}, 60)",
         ))
+    if f.kind in ("timestamp", "unix_seconds"):
+        value = _value_sql(f, fragment)
+        checks.append((f"{value} < TIMESTAMP '{EARLIEST_INSTANT}'",
+                       f"'timestamp before {EARLIEST_INSTANT[:4]} in {f.name}: ' || left({fragment}, 60)"))
+        checks.append((f"{value} >= {received} + INTERVAL {RECEIVED_SLACK_DAYS} DAY",
+                       f"'timestamp in {f.name} is after its file was received (dt=' || {received} || '): ' "
+                       f"|| left({fragment}, 60)"))
+    if f.items:
+        checks.extend(_item_checks_sql(f, fragment))
     if allowed:
         listed = ", ".join(sql_literal(a) for a in allowed)
         checks.append((f"{fragment} IS NOT NULL AND ({fragment} ->> '$') NOT IN ({listed})",
@@ -237,9 +296,10 @@ def _allowed_values(stream_or_envelope_fields: Sequence[Field], schema_props: di
 
 
 def _reason_sql(fields: Sequence[Field], struct: str, allowed: dict[str, tuple[str, ...]]) -> str:
+    received = _RECEIVED_DT.format(path="_path")
     whens = []
     for f in fields:
-        for condition, reason in _checks_sql(f, _struct_ref(struct, f), allowed.get(f.name)):
+        for condition, reason in _checks_sql(f, _struct_ref(struct, f), allowed.get(f.name), received):
             whens.append(f"WHEN {condition} THEN {reason}")
     return "CASE " + " ".join(whens) + " END" if whens else "NULL"
 
@@ -248,10 +308,11 @@ def _reason_sql(fields: Sequence[Field], struct: str, allowed: dict[str, tuple[s
 # One load
 # ---------------------------------------------------------------------------------------------
 
-_LINE_REASON = """
-    CASE WHEN text IS NULL OR trim(text) = '' THEN 'empty line'
+_LINE_REASON = f"""
+    CASE WHEN {_RECEIVED_DT.format(path='_path')} IS NULL THEN 'the file is not in a dt=YYYY-MM-DD folder'
+         WHEN text IS NULL OR trim(text) = '' THEN 'empty line'
          WHEN NOT json_valid(text) THEN 'not valid JSON'
-         WHEN NOT starts_with(ltrim(text), '{') THEN 'not a JSON object'
+         WHEN NOT starts_with(ltrim(text), '{{') THEN 'not a JSON object'
     END
 """
 
@@ -406,7 +467,7 @@ class Loader:
         )
 
     def record_unreadable(self, path: str, error: str, result: LoadResult) -> None:
-        message = " ".join(error.split())[:300]
+        message = " ".join(error.split())[:300].replace(self.landing + "/", "")
         relative = path[len(self.landing) + 1:]
         self.con.execute(
             f"""INSERT INTO raw.rejected_records VALUES (?, ?, NULL, ?, NULL, {_RECEIVED_DT.format(path="?")}, ?, ?)""",
@@ -435,7 +496,12 @@ def load_source(con: duckdb.DuckDBPyConnection, landing: str, source_name: str,
         return result
     loader = Loader(con, landing, source, next_batch_id(con), datetime.now(timezone.utc).replace(tzinfo=None),
                     contract(source_name))
-    for chunk in _chunks(files):
+    outside = [path for path, _ in files if _escapes_root(path, landing)]
+    for path in outside:
+        con.execute("BEGIN TRANSACTION")
+        loader.record_unreadable(path, "it resolves outside the landing root (a link); not read", result)
+        con.execute("COMMIT")
+    for chunk in _chunks([f for f in files if f[0] not in outside]):
         _load_atomically(loader, chunk, result)
     result.files = [p[len(loader.landing) + 1:] for p, _ in files]
     return result
