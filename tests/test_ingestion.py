@@ -207,19 +207,30 @@ def test_truncated_gzip_is_recorded_as_unreadable_and_other_files_load(warehouse
         ("sends/dt=2024-06-25/a.jsonl.gz", "loaded"), ("sends/dt=2024-06-25/b.jsonl.gz", "unreadable")]
 
 
+def materialize_raw(warehouse_path, landing, **kwargs):
+    return dg.materialize(
+        raw_assets,
+        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
+        **kwargs,
+    )
+
+
+def check_results(result):
+    return {(e.asset_check_evaluation_data.check_name): e.asset_check_evaluation_data
+            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.asset_check_evaluation_data.asset_key == dg.AssetKey(["raw", "sends"])}
+
+
 def test_raw_assets_materialize_through_dagster_with_row_counts(warehouse_path, landing):
-    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), "{broken", send("wamid.2")])
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send(f"wamid.{i}") for i in range(199)] + ["{broken"])
     write_lines(landing, "whatsapp", "2024-06-25", "w.jsonl",
                 [webhook(statuses=[status("wamid.1", "delivered", 1719316685)])])
 
-    result = dg.materialize(
-        raw_assets,
-        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
-    )
+    result = materialize_raw(warehouse_path, landing)
 
     assert result.success
     metadata = {m.asset_key.to_user_string(): m.metadata for m in result.get_asset_materialization_events() for m in [m.materialization]}
-    assert metadata["raw/sends"]["rows_loaded"].value == 2
+    assert metadata["raw/sends"]["rows_loaded"].value == 199
     assert metadata["raw/sends"]["rows_rejected"].value == 1
     assert metadata["raw/whatsapp_statuses"]["rows_loaded"].value == 1
     assert metadata["raw/clicks"]["rows_loaded"].value == 0
@@ -235,3 +246,50 @@ def test_missing_landing_folder_fails_the_asset_with_a_clear_message(warehouse_p
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "does not exist" in failure.step_failure_data.user_failure_data.description
+
+
+def test_rejected_rate_over_one_percent_warns_and_the_run_goes_on(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send(f"wamid.{i}") for i in range(95)] + ["{bad"] * 5)
+    result = materialize_raw(warehouse_path, landing)
+    assert result.success
+    check = check_results(result)["rejected_rate"]
+    assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert check.description.startswith("5.0% of the lines were rejected")
+
+
+def test_rejected_rate_over_ten_percent_blocks_everything_downstream(warehouse_path, landing):
+    @dg.asset(deps=[dg.AssetKey(["raw", "sends"])])
+    def downstream_report():
+        return 1
+
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), "{bad", "{bad"])
+    result = dg.materialize(
+        [*raw_assets, downstream_report],
+        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert check_results(result)["rejected_rate"].severity == dg.AssetCheckSeverity.ERROR
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "downstream_report" not in materialized
+    # The good line is loaded all the same: blocking stops what builds on it, not the load.
+    assert query(warehouse_path, "SELECT message_id FROM raw.sends") == [("wamid.1",)]
+
+
+def test_volume_check_warns_when_a_day_falls_far_below_the_recent_average(warehouse_path, landing):
+    for day in range(18, 25):
+        write_lines(landing, "sends", f"2024-06-{day}", "a.jsonl", [send(f"wamid.{day}.{i}", sent_at=f"2024-06-{day}T10:00:00Z") for i in range(100)])
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send(f"wamid.25.{i}") for i in range(10)])
+    check = check_results(materialize_raw(warehouse_path, landing))["daily_volume"]
+    assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert check.description == "sends received 10 lines on 2024-06-25, under half the recent daily average of 100"
+
+
+def test_freshness_check_warns_when_no_new_file_landed_for_36_hours(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1")])
+    materialize_raw(warehouse_path, landing)
+    with WarehouseResource(database=warehouse_path).connect() as con:
+        con.execute("UPDATE raw.loaded_files SET loaded_at = loaded_at - INTERVAL 40 HOUR")
+    check = check_results(materialize_raw(warehouse_path, landing))["landing_freshness"]
+    assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert check.description == "no new sends file for 40 hours (over 36)"

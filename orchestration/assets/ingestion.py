@@ -8,6 +8,7 @@ twice. Bad lines go to `raw.rejected_records` with a reason; the rest of the fil
 
 import dagster as dg
 
+from orchestration.ingestion import health
 from orchestration.ingestion.contracts import contract, sources
 from orchestration.ingestion.loader import load_source
 from orchestration.resources.landing import LandingZone
@@ -32,12 +33,25 @@ def _raw_asset(source_name: str) -> dg.AssetsDefinition:
         for table in source.tables
     ]
 
-    @dg.multi_asset(name=f"load_{source_name}", specs=specs, pool=WAREHOUSE_POOL)
+    checked = specs[0].key  # the checks speak of the source; they sit on its first table
+    check_specs = [
+        dg.AssetCheckSpec("rejected_rate", asset=checked, blocking=True,
+                          description="Share of this load's lines rejected: warn over 1%, error (blocking) over 10%."),
+        dg.AssetCheckSpec("landing_freshness", asset=checked,
+                          description="Warns when no new file of the source has landed for 36 hours."),
+        dg.AssetCheckSpec("daily_volume", asset=checked,
+                          description="Warns when the last received day holds under half the lines of the 7 days before."),
+    ]
+
+    @dg.multi_asset(name=f"load_{source_name}", specs=specs, check_specs=check_specs, pool=WAREHOUSE_POOL)
     def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
         landing.check_exists()
         window = RunWindow.from_tags(context.run.tags)
         with warehouse.connect() as con:
             result = load_source(con, landing.root, source_name, window.start, window.end)
+            checks = {"rejected_rate": health.rejected_rate(result.lines, result.records_rejected),
+                      "landing_freshness": health.freshness(con, source_name),
+                      "daily_volume": health.volume(con, source_name)}
         context.log.info(
             f"{source_name}: {len(result.files)} new files, {result.lines} lines, "
             f"{sum(result.rows_loaded.values())} rows loaded, {result.records_rejected} rejected"
@@ -53,6 +67,12 @@ def _raw_asset(source_name: str) -> dg.AssetsDefinition:
                     "rejected_rate": dg.FloatMetadataValue(round(result.rejected_rate, 6)),
                     "unreadable_files": dg.MetadataValue.json(result.unreadable_files),
                 },
+            )
+        for name, outcome in checks.items():
+            yield dg.AssetCheckResult(
+                asset_key=checked, check_name=name, passed=outcome.passed,
+                severity=dg.AssetCheckSeverity[outcome.severity], description=outcome.description,
+                metadata=outcome.metadata,
             )
 
     return load
