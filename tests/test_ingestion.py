@@ -262,7 +262,7 @@ def test_rejected_rate_over_ten_percent_blocks_everything_downstream(warehouse_p
     def downstream_report():
         return 1
 
-    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), "{bad", "{bad"])
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1")] + ["{bad"] * 11 + [send("wamid.2")] * 88)
     result = dg.materialize(
         [*raw_assets, downstream_report],
         resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
@@ -273,7 +273,14 @@ def test_rejected_rate_over_ten_percent_blocks_everything_downstream(warehouse_p
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "downstream_report" not in materialized
     # The good line is loaded all the same: blocking stops what builds on it, not the load.
-    assert query(warehouse_path, "SELECT message_id FROM raw.sends") == [("wamid.1",)]
+    assert query(warehouse_path, "SELECT count(*) FROM raw.sends") == [(89,)]
+
+
+def test_high_rejected_rate_on_a_handful_of_lines_only_warns(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1"), "{bad"])
+    result = materialize_raw(warehouse_path, landing)
+    assert result.success
+    assert check_results(result)["rejected_rate"].severity == dg.AssetCheckSeverity.WARN
 
 
 def test_volume_check_warns_when_a_day_falls_far_below_the_recent_average(warehouse_path, landing):

@@ -1,7 +1,7 @@
 """The health of the feeds, read from the ledger of loaded files: what the asset checks report.
 
 - rejected rate: the share of this load's lines that were rejected (warn above 1%, error above
-  10%; an error blocks everything downstream, the report included);
+  10% of a load of 100 lines or more; an error blocks everything downstream, the report included);
 - freshness: hours since a new file of the source last arrived (warn past 36 hours);
 - volume: the last received day's lines against the average of the seven days before it (warn
   below half of it).
@@ -15,6 +15,7 @@ import duckdb
 
 REJECTED_WARN = 0.01
 REJECTED_ERROR = 0.10
+REJECTED_ERROR_MIN_LINES = 100  # a rate over a handful of lines says little: below, it only warns
 FRESHNESS_HOURS = 36
 VOLUME_DAYS = 7
 VOLUME_FLOOR = 0.5
@@ -31,7 +32,7 @@ class Health:
 def rejected_rate(lines: int, rejected: int) -> Health:
     rate = rejected / lines if lines else 0.0
     metadata = {"lines": lines, "rejected": rejected, "rejected_rate": round(rate, 6)}
-    if rate > REJECTED_ERROR:
+    if rate > REJECTED_ERROR and lines >= REJECTED_ERROR_MIN_LINES:
         return Health(False, "ERROR", f"{rate:.1%} of the lines were rejected (over {REJECTED_ERROR:.0%}): "
                       "see raw.rejected_records before trusting the marts", metadata)
     if rate > REJECTED_WARN:
