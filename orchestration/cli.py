@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true", help="send even if this report was sent already")
 
     commands.add_parser("ui", help="open the Dagster UI (dagster dev -w workspace.yaml)")
+
+    bench = commands.add_parser("bench", help="measure the pipeline against DuckDB's floor and a pandas peer")
+    bench.add_argument("--scale", choices=["XS", "S", "M", "L"], default="S",
+                       help="reminders over 30 days: S 100 thousand, M 3 million, L 10 million (XS: a smoke test)")
     return parser
 
 
@@ -94,13 +98,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "://" not in settings.landing and not os.path.isdir(settings.landing):
         raise UsageError(f"the landing folder {settings.landing} does not exist "
                          "(set CAMPAIGNS_LANDING, or `campaigns generate` sample data)")
-    from orchestration.instance import get_instance
+    from orchestration.instance import cli_run_tags, fail_orphaned_cli_runs, get_instance
 
     instance = get_instance(settings)
+    for run_id in fail_orphaned_cli_runs(instance):
+        print(f"campaigns: marked run {run_id} failed: the process running it died", file=sys.stderr)
     from orchestration.definitions import PIPELINE_JOB_NAME, defs
 
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)
-    result = job.execute_in_process(instance=instance, tags=window.tags(), raise_on_error=False)
+    result = job.execute_in_process(instance=instance, tags={**window.tags(), **cli_run_tags()},
+                                    raise_on_error=False)
     if not result.success:
         failures = [f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
                     for event in result.all_events if event.is_step_failure]
@@ -156,6 +163,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from orchestration.bench import run_bench
+
+    run_bench(args.scale)
+    return 0
+
+
 def _root_cause(error) -> str:
     """The innermost error of a Dagster failure: what went wrong, not where Dagster caught it."""
     while error is not None and error.cause is not None:
@@ -168,7 +182,7 @@ def _first_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-COMMANDS = {"generate": cmd_generate, "run": cmd_run, "report": cmd_report, "ui": cmd_ui}
+COMMANDS = {"generate": cmd_generate, "run": cmd_run, "report": cmd_report, "ui": cmd_ui, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,35 +1,59 @@
 """The Dagster code location: the whole pipeline assembled in one place.
 
 landing files -> raw assets (assets/ingestion.py) -> dbt staging, intermediate and marts
-(assets/transformation.py, dbt_project/models/) -> the conversions report (assets/reporting.py).
+(assets/transformation.py, dbt_project/models/) -> the BI copy (assets/publishing.py) -> the
+conversions report and its email (assets/reporting.py).
 """
 
-from __future__ import annotations
-
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from orchestration.assets.ingestion import raw_assets
+from orchestration.assets.publishing import PublishFolder, build_publish_asset
+from orchestration.assets.reporting import build_daily_schedule, conversions_report, send_report_job
+from orchestration.assets.transformation import DBT_EXECUTABLE, campaign_dbt_models, dbt_project
 from orchestration.resources.landing import LandingZone
+from orchestration.resources.mailer import MailerResource
 from orchestration.resources.warehouse import WarehouseResource
-from orchestration.settings import load_settings
-
-settings = load_settings()
+from orchestration.settings import DBT_PROJECT_DIR, Settings, load_settings
 
 PIPELINE_JOB_NAME = "campaigns_pipeline"
+DAILY_JOB_NAME = "daily_pipeline_and_report"
 
+MART_KEYS = sorted((key for key in campaign_dbt_models.keys if key.path[0] == "marts"),
+                   key=lambda key: key.to_user_string())
+bi_marts = build_publish_asset(MART_KEYS)
+
+# Load new landing files, build every model (tests as asset checks), publish the BI copy.
 pipeline_job = dg.define_asset_job(
     PIPELINE_JOB_NAME,
-    selection=dg.AssetSelection.groups("raw"),
-    description="Load new landing files and build every model.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(conversions_report),
+    description="Load new landing files, build every model and publish the marts for BI tools.",
+)
+# The same, then the previous local day's report: what the 06:00 schedule runs.
+daily_job = dg.define_asset_job(
+    DAILY_JOB_NAME,
+    selection=dg.AssetSelection.all(),
+    description="Load, build, publish, and send the previous local day's conversions report.",
 )
 
-defs = dg.Definitions(
-    assets=[*raw_assets],
-    jobs=[pipeline_job],
-    resources={
-        "warehouse": WarehouseResource(database=settings.warehouse),
-        "landing": LandingZone(root=settings.landing),
-    },
-    # The warehouse takes one writer at a time: steps of a run execute one after another.
-    executor=dg.in_process_executor,
-)
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*raw_assets, campaign_dbt_models, bi_marts, conversions_report],
+        jobs=[pipeline_job, daily_job, send_report_job],
+        schedules=[build_daily_schedule(daily_job, settings.timezone)],
+        resources={
+            "warehouse": WarehouseResource(database=settings.warehouse),
+            "landing": LandingZone(root=settings.landing),
+            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
+                                  dbt_executable=DBT_EXECUTABLE),
+            "publish": PublishFolder(root=settings.publish),
+            "mailer": MailerResource.from_settings(settings),
+        },
+        # The warehouse takes one writer at a time: the steps of a run execute one after another.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs(load_settings())

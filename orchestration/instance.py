@@ -35,3 +35,42 @@ def ensure_dagster_home(settings: Settings) -> str:
 def get_instance(settings: Settings) -> dg.DagsterInstance:
     ensure_dagster_home(settings)
     return dg.DagsterInstance.get()
+
+
+# Runs started by `campaigns run` carry the pid of the process that executes them in-process.
+PID_TAG = "campaigns/pid"
+
+
+def cli_run_tags() -> dict[str, str]:
+    return {PID_TAG: str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_orphaned_cli_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs of `campaigns run` processes that died (killed, machine restart).
+
+    No daemon watches an in-process run: a dead one would stay "Started" for ever, holding its
+    slot in the warehouse pool, and every later run would wait on that slot.
+    """
+    orphans = []
+    records = instance.get_run_records(dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
+    ))
+    for record in records:
+        run = record.dagster_run
+        pid = run.tags.get(PID_TAG)
+        if pid is None or not pid.isdigit() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(run, message=f"the campaigns process running it (pid {pid}) died")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        orphans.append(run.run_id)
+    return orphans

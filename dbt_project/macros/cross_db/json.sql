@@ -1,0 +1,73 @@
+{#- JSON access and the items JSON text of the marts, behind dispatch so another engine can
+    bring its own functions. -#}
+
+{#- The string at `path` (a JSONPath such as '$.id') of a JSON column; null when absent. -#}
+{% macro json_text(json_column, path) -%}
+    {{ return(adapter.dispatch('json_text', 'campaigns')(json_column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_column, path) -%}
+    json_extract_string({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
+{#- A JSON array of items (sends' checkout_items, VTEX order items) as a list of structs
+    {id, name, quantity, price (cents), selling_price (cents)}. DuckDB 2.0 refuses the `x -> ...`
+    lambda arrow: write `lambda x: ...`. -#}
+{% macro items_list(items_json) -%}
+    {{ return(adapter.dispatch('items_list', 'campaigns')(items_json)) }}
+{%- endmacro %}
+
+{% macro default__items_list(items_json) -%}
+    list_transform(
+        coalesce(
+            from_json({{ items_json }}, '[{"id": "VARCHAR", "name": "VARCHAR", "quantity": "BIGINT", "price": "BIGINT", "sellingPrice": "BIGINT"}]'),
+            []
+        ),
+        lambda item: struct_pack(
+            id := item.id,
+            name := item.name,
+            quantity := item.quantity,
+            price := item.price,
+            selling_price := item.sellingPrice
+        )
+    )
+{%- endmacro %}
+
+{#- The items JSON text of the marts (SPEC 3): [{"id", "name", "quantity", "price"}] with
+    `price` in currency units (4990 cents -> 49.9), taken from `price_field` of items_list(). -#}
+{% macro items_json_text(items, price_field='price') -%}
+    {{ return(adapter.dispatch('items_json_text', 'campaigns')(items, price_field)) }}
+{%- endmacro %}
+
+{% macro default__items_json_text(items, price_field) -%}
+    cast(to_json(list_transform(
+        coalesce({{ items }}, []),
+        lambda item: struct_pack(
+            id := item.id,
+            name := item.name,
+            quantity := item.quantity,
+            price := item.{{ price_field }} / 100.0
+        )
+    )) as varchar)
+{%- endmacro %}
+
+{#- Sum of price x quantity over a list of items, in cents. -#}
+{% macro items_cents(items, price_field) -%}
+    {{ return(adapter.dispatch('items_cents', 'campaigns')(items, price_field)) }}
+{%- endmacro %}
+
+{% macro default__items_cents(items, price_field) -%}
+    coalesce(list_sum(list_transform(
+        coalesce({{ items }}, []),
+        lambda item: item.{{ price_field }} * item.quantity
+    )), 0)
+{%- endmacro %}
+
+{#- Aggregate: the concatenation of the lists `list_expr`, in `order_by` order. -#}
+{% macro concat_lists_agg(list_expr, order_by) -%}
+    {{ return(adapter.dispatch('concat_lists_agg', 'campaigns')(list_expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__concat_lists_agg(list_expr, order_by) -%}
+    flatten(list({{ list_expr }} order by {{ order_by }}))
+{%- endmacro %}

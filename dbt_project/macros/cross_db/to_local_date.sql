@@ -1,0 +1,29 @@
+{#- The local day (in var('timezone'), IANA, DST-correct) of a naive UTC instant.
+
+    DuckDB: timezone('UTC', ts) reads the naive value as UTC and gives a TIMESTAMPTZ;
+    timezone(zone, tstz) gives its wall-clock time in `zone`. Casting a string with an offset to
+    TIMESTAMP would drop the offset instead, and the session TimeZone plays no part here. -#}
+{% macro to_local_date(instant) -%}
+    {{ return(adapter.dispatch('to_local_date', 'campaigns')(instant)) }}
+{%- endmacro %}
+
+{% macro default__to_local_date(instant) -%}
+    cast(timezone({{ local_timezone_literal() }}, timezone('UTC', {{ instant }})) as date)
+{%- endmacro %}
+
+{#- Untested sketches for the engines we may move to. -#}
+{% macro spark__to_local_date(instant) -%}
+    to_date(from_utc_timestamp({{ instant }}, {{ local_timezone_literal() }}))
+{%- endmacro %}
+
+{% macro trino__to_local_date(instant) -%}
+    date(at_timezone(with_timezone({{ instant }}, 'UTC'), {{ local_timezone_literal() }}))
+{%- endmacro %}
+
+{% macro local_timezone() -%}
+    {{ return((var('timezone', 'UTC') or 'UTC') | string | trim or 'UTC') }}
+{%- endmacro %}
+
+{% macro local_timezone_literal() -%}
+    '{{ local_timezone() | replace("'", "''") }}'
+{%- endmacro %}

@@ -1,0 +1,40 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='conversion_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_rows_to_rebuild('conversion_id', touched_attributed_purchase_ids, 'order_date') }}"
+    )
+}}
+
+-- One row per purchase attributed to a reminder (SPEC 2 and 3): the source of the report.
+with conversions as (
+
+    select *
+    from {{ ref('int_purchases_attributed') }}
+    where {{ rebuild_filter('purchase_id', touched_attributed_purchase_ids, 'order_date') }}
+
+)
+
+select
+    conversions.purchase_id as conversion_id,
+    conversions.order_form_id,
+    conversions.user_id,
+    conversions.message_id,
+    conversions.campaign_id,
+    conversions.attribution_type,
+    reminders.delivered_at,
+    reminders.read_at,
+    conversions.clicked_at,
+    conversions.created_at as order_created_at,
+    conversions.order_date,
+    conversions.total as order_total,
+    conversions.currency,
+    reminders.checkout_items,
+    purchases.order_items
+from conversions
+inner join {{ ref('int_reminders_tracked') }} as reminders
+    on reminders.message_id = conversions.message_id
+inner join {{ ref('int_purchases_grouped') }} as purchases
+    on purchases.purchase_id = conversions.purchase_id

@@ -1,0 +1,119 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['send_date', 'campaign_id'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_rows_to_rebuild(date_expr='send_date') }}"
+    )
+}}
+
+-- The campaign funnel per cohort: the reminders sent on a local day, and everything that
+-- happened to them since, whatever the day it happened.
+with calendar as (
+
+    select metric_date as send_date, campaign_id
+    from {{ ref('int_campaign_days_enumerated') }}
+
+),
+
+{% if is_incremental() and not date_window_is_set() -%}
+touched_cohorts as (
+
+    {{ touched_campaign_cohorts() }}
+
+),
+
+cohorts_to_build as (
+
+    select calendar.send_date, calendar.campaign_id
+    from calendar
+    where exists (
+            select 1 from touched_cohorts
+            where touched_cohorts.send_date = calendar.send_date
+                and touched_cohorts.campaign_id = calendar.campaign_id
+        )
+        or not exists (
+            select 1 from {{ this }} as built
+            where built.send_date = calendar.send_date
+                and built.campaign_id = calendar.campaign_id
+        )
+
+),
+{%- else -%}
+cohorts_to_build as (
+
+    select send_date, campaign_id
+    from calendar
+    where {{ in_date_window('send_date') }}
+
+),
+{%- endif %}
+
+reminders as (
+
+    select reminders.*
+    from {{ ref('int_reminders_tracked') }} as reminders
+    inner join cohorts_to_build
+        on cohorts_to_build.send_date = reminders.sent_date
+        and cohorts_to_build.campaign_id = reminders.campaign_id
+
+),
+
+reminder_counts as (
+
+    select
+        sent_date as send_date,
+        campaign_id,
+        count(*) as messages_sent,
+        count(delivered_at) as messages_delivered,
+        count(case when is_failed then 1 end) as messages_failed,
+        count(read_at) as messages_read,
+        count(distinct case when click_count > 0 then user_id end) as unique_clicks,
+        cast(sum(click_count) as {{ dbt.type_bigint() }}) as total_clicks
+    from reminders
+    group by sent_date, campaign_id
+
+),
+
+conversion_counts as (
+
+    select
+        reminders.sent_date as send_date,
+        reminders.campaign_id,
+        count(case when attribution_type = 'assisted' then 1 end) as assisted_conversions,
+        count(case when attribution_type = 'click_through' then 1 end) as click_through_conversions,
+        count(*) as total_conversions,
+        sum(case when attribution_type = 'assisted' then total end) as assisted_conversion_value,
+        sum(case when attribution_type = 'click_through' then total end) as click_through_conversion_value,
+        sum(total) as total_conversion_value,
+        min(currency) as currency
+    from {{ ref('int_purchases_attributed') }} as conversions
+    inner join reminders on reminders.message_id = conversions.message_id
+    group by reminders.sent_date, reminders.campaign_id
+
+)
+
+select
+    cohorts_to_build.send_date,
+    cohorts_to_build.campaign_id,
+    coalesce(reminder_counts.messages_sent, 0) as messages_sent,
+    coalesce(reminder_counts.messages_delivered, 0) as messages_delivered,
+    coalesce(reminder_counts.messages_failed, 0) as messages_failed,
+    coalesce(reminder_counts.messages_read, 0) as messages_read,
+    coalesce(reminder_counts.unique_clicks, 0) as unique_clicks,
+    coalesce(reminder_counts.total_clicks, 0) as total_clicks,
+    coalesce(conversion_counts.assisted_conversions, 0) as assisted_conversions,
+    coalesce(conversion_counts.click_through_conversions, 0) as click_through_conversions,
+    coalesce(conversion_counts.total_conversions, 0) as total_conversions,
+    cast(coalesce(conversion_counts.assisted_conversion_value, 0) as {{ money_type() }}) as assisted_conversion_value,
+    cast(coalesce(conversion_counts.click_through_conversion_value, 0) as {{ money_type() }}) as click_through_conversion_value,
+    cast(coalesce(conversion_counts.total_conversion_value, 0) as {{ money_type() }}) as total_conversion_value,
+    conversion_counts.currency
+from cohorts_to_build
+left join reminder_counts
+    on reminder_counts.send_date = cohorts_to_build.send_date
+    and reminder_counts.campaign_id = cohorts_to_build.campaign_id
+left join conversion_counts
+    on conversion_counts.send_date = cohorts_to_build.send_date
+    and conversion_counts.campaign_id = cohorts_to_build.campaign_id

@@ -1,0 +1,31 @@
+"""The BI copy of the marts: published after each successful build (orchestration/publishing.py)."""
+
+import dagster as dg
+
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.publishing import publish_marts
+from orchestration.resources.warehouse import WarehouseResource
+
+
+class PublishFolder(dg.ConfigurableResource):
+    """$CAMPAIGNS_PUBLISH: where BI tools read `bi.duckdb` and `current/<mart>.parquet`."""
+
+    root: str
+
+
+def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(key=dg.AssetKey(["publish", "bi_marts"]), group_name="publish", deps=mart_keys,
+              pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"})
+    def bi_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, publish: PublishFolder):
+        """A read-only copy of every mart for BI tools, swapped in atomically: `bi.duckdb` (schema
+        `marts`) and one Parquet file per mart under `current/`."""
+        with warehouse.connect() as con:
+            publication = publish_marts(con, publish.root)
+        context.log.info(f"published version {publication.version} to {publish.root}")
+        return dg.MaterializeResult(metadata={
+            "version": publication.version,
+            "bi_duckdb": dg.MetadataValue.path(f"{publish.root}/bi.duckdb"),
+            **{f"rows_{table}": rows for table, rows in publication.tables.items()},
+        })
+
+    return bi_marts

@@ -1,0 +1,156 @@
+"""The dbt models as Dagster assets: staging, intermediate and marts (dbt_project/models/).
+
+One `dbt build` per materialization: models and their tests, the tests reported as asset checks
+(a warning-level test, such as two currencies in one day's conversions, as a WARN check). Asset
+keys are dbt's defaults: `["raw", <table>]` for the sources (the ingestion assets produce them)
+and `[<schema>, <model>]` for the models, e.g. `["marts", "fct_conversions"]`.
+
+The incremental models process the raw batches loaded since their last build (their watermark
+in `intermediate.batch_watermarks`, see docs/decisions.md), so a daily run is cheap and a subset
+of the assets can be materialized on its own. A run window (`campaigns run --start --end`, or the
+run config) rebuilds only the local days in it, through the dbt vars `min_date` / `max_date`.
+"""
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_project import using_dagster_dev
+
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.resources.warehouse import WarehouseResource
+from orchestration.run_window import RunWindow, parse_date
+from orchestration.settings import DBT_PROJECT_DIR, load_settings
+
+DBT_GROUPS = ("staging", "intermediate", "marts")
+# The dbt beside this Python (the project's virtualenv), found even when the venv is not on PATH:
+# pass it to DbtCliResource(dbt_executable=...).
+DBT_EXECUTABLE = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
+
+
+@contextmanager
+def dbt_environment(warehouse: str, timezone: str) -> Iterator[None]:
+    """The environment dbt reads: profiles.yml the warehouse path, dbt_project.yml the time zone.
+
+    DbtCliResource hands the process environment to its dbt subprocess and has no parameter for
+    it, so the two variables are set for the length of the invocation and restored after.
+    """
+    wanted = {"CAMPAIGNS_WAREHOUSE": warehouse, "CAMPAIGNS_TIMEZONE": timezone}
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def parse_dbt_project(project: DbtProject) -> None:
+    """`dbt parse`: writes the manifest the assets are defined from (target/manifest.json)."""
+    settings = load_settings()
+    target = Path(project.project_dir, project.target_path)
+    target.mkdir(parents=True, exist_ok=True)
+    # Several processes may load the code location at once (daemon, webserver, tests).
+    with open(target / ".parse.lock", "a+") as lock, \
+            dbt_environment(settings.warehouse, settings.timezone):
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            subprocess.run(
+                [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+                 "--profiles-dir", str(project.profiles_dir), "--target-path", str(target)],
+                check=True, capture_output=True, text=True,
+            )
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(f"dbt parse failed: {(error.stdout + error.stderr).strip()}") from None
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _prepared(project: DbtProject) -> DbtProject:
+    """The project with its manifest. `make install` parses it once, so loading the definitions
+    never runs dbt; under `dagster dev` it is re-parsed to pick up edits (DbtProject.prepare_if_dev
+    would do the same with the `dbt` on PATH, which is not always the virtualenv's); a checkout
+    that was never parsed is parsed here, once."""
+    if using_dagster_dev() or not project.manifest_path.exists():
+        parse_dbt_project(project)
+    return project
+
+
+dbt_project = _prepared(DbtProject(project_dir=DBT_PROJECT_DIR))
+
+
+class CampaignDbtTranslator(DagsterDbtTranslator):
+    """One Dagster group per dbt folder (staging, intermediate, marts); default keys."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn") or []
+        if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2 and fqn[1] in DBT_GROUPS:
+            return fqn[1]
+        return super().get_group_name(dbt_resource_props)
+
+
+class DbtBuildConfig(dg.Config):
+    """Run config of the dbt step; without it the run's window tags (if any) apply."""
+
+    start_date: str | None = None  # first local day to rebuild, YYYY-MM-DD
+    end_date: str | None = None  # last local day to rebuild, inclusive
+    full_refresh: bool = False  # rebuild the incremental models from the whole history
+
+
+def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> RunWindow:
+    """The local days to rebuild: the run config's, else the run's tags, else all of them."""
+    if config.start_date or config.end_date:
+        return RunWindow(
+            parse_date(config.start_date, "start_date") if config.start_date else None,
+            parse_date(config.end_date, "end_date") if config.end_date else None,
+        )
+    return RunWindow.from_tags(tags)
+
+
+def dbt_build_args(window: RunWindow, full_refresh: bool = False) -> list[str]:
+    """`dbt build` arguments: the window reaches dbt as vars min_date / max_date, half-open."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    dbt_vars: dict[str, str] = {}
+    if window.start:
+        dbt_vars["min_date"] = window.start.isoformat()
+    if window.end_exclusive:
+        dbt_vars["max_date"] = window.end_exclusive.isoformat()
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    return args
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=CampaignDbtTranslator(),
+    name="campaign_dbt_models",
+    pool=WAREHOUSE_POOL,
+)
+def campaign_dbt_models(
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+):
+    """Reminders, purchases, their attribution and the daily campaign metrics (dbt build)."""
+    window = build_window(config, context.run.tags)
+    args = dbt_build_args(window, config.full_refresh)
+    context.log.info(f"dbt {' '.join(args)} on {warehouse.database}")
+    # dbt is the writer for the length of the build: DuckDB takes one writing process per file.
+    with warehouse.writer_lock(), dbt_environment(warehouse.database, load_settings().timezone):
+        yield from dbt.cli(args, context=context).stream()

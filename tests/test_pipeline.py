@@ -1,0 +1,158 @@
+"""The whole chain through Dagster, as the UI and `campaigns run` run it: hand-written landing
+files -> raw -> dbt -> marts -> the BI copy, with the exact rows of the conversion marts."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+
+from landing_files import send, status, webhook, write_lines
+from orchestration.definitions import PIPELINE_JOB_NAME, build_defs
+from orchestration.settings import load_settings
+
+
+def unix(instant: str) -> int:
+    return int(datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp())
+
+
+def order(order_id, user, created, last_change, status_="invoiced", group=None, form="AB12CD34-0000-4000-8000-00000000CAFE",
+          items=((2, 4990),)):
+    return {"orderId": order_id, "orderGroup": group or order_id.split("-")[0], "sequence": "1",
+            "orderFormId": form, "status": status_, "creationDate": created, "lastChange": last_change,
+            "value": sum(q * p for q, p in items) + 1000,
+            "items": [{"id": f"sku{i}", "productId": "77", "name": "Camiseta Azul", "quantity": q, "price": p,
+                       "sellingPrice": p} for i, (q, p) in enumerate(items)],
+            "clientProfileData": {"userProfileId": user, "email": "a@b.com"},
+            "storePreferencesData": {"currencyCode": "BRL", "timeZone": "E. South America Standard Time"}}
+
+
+def land_scenario(landing):
+    write_lines(landing, "campaigns", "2024-06-01", "admin.jsonl", [
+        {"campaign_id": "cmp_a", "event": "created", "occurred_at": "2024-06-01T10:00:00Z", "name": "Carrinho",
+         "language": "pt", "message_type": "cart_reminder", "currency": "BRL"}])
+    write_lines(landing, "sends", "2024-06-25", "sends.jsonl", [
+        send("wamid.R1", user_id="u1", campaign_id="cmp_a", sent_at="2024-06-25T11:00:00Z"),
+        send("wamid.R1", user_id="u1", campaign_id="cmp_a", sent_at="2024-06-25T11:00:00Z"),  # duplicate line
+        send("wamid.R2", user_id="u2", campaign_id="cmp_a", sent_at="2024-06-25T11:00:00Z"),
+        send("wamid.R3", user_id="u3", campaign_id="cmp_a", sent_at="2024-06-25T11:00:00Z"),
+        send("wamid.R4", user_id="u4", campaign_id="cmp_a", sent_at="2024-06-25T11:00:00Z"),
+        "not json",
+    ])
+    delivered_r1 = status("wamid.R1", "delivered", unix("2024-06-25T11:01:00Z"))
+    write_lines(landing, "whatsapp", "2024-06-25", "hooks.jsonl.gz", [
+        webhook(statuses=[delivered_r1]),
+        webhook(statuses=[delivered_r1]),  # at-least-once: the same status twice
+        webhook(statuses=[status("wamid.R1", "read", unix("2024-06-25T11:05:00Z")),
+                          status("wamid.R2", "delivered", unix("2024-06-25T11:02:00Z")),
+                          status("wamid.R3", "delivered", unix("2024-06-25T11:03:00Z")),
+                          {**status("wamid.R4", "failed", unix("2024-06-25T11:04:00Z")),
+                           "errors": [{"code": 131026, "title": "Message undeliverable"}]}]),
+    ])
+    write_lines(landing, "clicks", "2024-06-25", "clicks.jsonl", [
+        {"click_id": "c1", "message_id": "wamid.R1", "clicked_at": "2024-06-25T12:00:00Z",
+         "url": "https://shop.example/checkout/", "user_agent": "Mozilla/5.0"}])
+    write_lines(landing, "orders", "2024-06-26", "orders.jsonl", [
+        # u1 buys a day after clicking: click-through; updated later (the latest version wins).
+        order("100-01", "u1", "2024-06-26T10:00:00.1234567+00:00", "2024-06-26T10:00:00+00:00", "payment-pending"),
+        order("100-01", "u1", "2024-06-26T10:00:00.1234567+00:00", "2024-06-26T12:00:00+00:00", "invoiced"),
+        # u1 again, canceled after an update: no purchase.
+        order("101-01", "u1", "2024-06-26T15:00:00Z", "2024-06-26T15:00:00Z", "payment-pending"),
+        order("101-01", "u1", "2024-06-26T15:00:00Z", "2024-06-26T16:00:00Z", "canceled"),
+    ])
+    write_lines(landing, "orders", "2024-06-28", "orders.jsonl", [
+        # u2 buys exactly 72 h after delivery: assisted; split between two sellers.
+        order("200-01", "u2", "2024-06-28T11:02:00Z", "2024-06-28T11:02:00Z", items=((1, 1000),)),
+        order("200-02", "u2", "2024-06-28T11:05:00Z", "2024-06-28T11:05:00Z", items=((3, 250),)),
+        # u3 buys one second past 72 h: organic.
+        order("300-01", "u3", "2024-06-28T11:03:01Z", "2024-06-28T11:03:01Z"),
+    ])
+
+
+@pytest.fixture
+def pipeline(tmp_path, landing):
+    settings = load_settings({"CAMPAIGNS_LANDING": str(landing), "CAMPAIGNS_WAREHOUSE": str(tmp_path / "w.duckdb"),
+                              "CAMPAIGNS_PUBLISH": str(tmp_path / "publish"), "CAMPAIGNS_TIMEZONE": "UTC"})
+    defs = build_defs(settings)
+
+    def run(**tags):
+        result = defs.resolve_job_def(PIPELINE_JOB_NAME).execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), tags=tags)
+        assert result.success
+        return result
+
+    return settings, run
+
+
+def rows(path, sql):
+    con = duckdb.connect(path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_hand_written_feeds_give_the_exact_conversions_and_daily_metrics(pipeline, landing):
+    settings, run = pipeline
+    land_scenario(landing)
+    run()
+
+    assert rows(settings.warehouse, """
+        SELECT conversion_id, order_form_id, user_id, message_id, campaign_id, attribution_type,
+               delivered_at::VARCHAR, read_at::VARCHAR, clicked_at::VARCHAR, order_created_at::VARCHAR,
+               order_date, order_total, currency
+        FROM marts.fct_conversions ORDER BY conversion_id""") == [
+        ("100", "ab12cd3400004000800000000000cafe", "u1", "wamid.R1", "cmp_a", "click_through",
+         "2024-06-25 11:01:00", "2024-06-25 11:05:00", "2024-06-25 12:00:00", "2024-06-26 10:00:00.123456",
+         date(2024, 6, 26), Decimal("99.80"), "BRL"),
+        ("200", "ab12cd3400004000800000000000cafe", "u2", "wamid.R2", "cmp_a", "assisted",
+         "2024-06-25 11:02:00", None, None, "2024-06-28 11:02:00",
+         date(2024, 6, 28), Decimal("17.50"), "BRL"),
+    ]
+    metrics = rows(settings.warehouse, """
+        SELECT metric_date, messages_sent, messages_delivered, messages_failed, messages_read, unique_clicks,
+               total_clicks, assisted_conversions, click_through_conversions, total_conversions,
+               assisted_conversion_value, click_through_conversion_value, total_conversion_value, currency
+        FROM marts.mart_daily_campaign_metrics WHERE campaign_id = 'cmp_a' ORDER BY metric_date""")
+    zero = Decimal("0.00")
+    assert metrics == [
+        (date(2024, 6, 25), 4, 3, 1, 1, 1, 1, 0, 0, 0, zero, zero, zero, None),
+        (date(2024, 6, 26), 0, 0, 0, 0, 0, 0, 0, 1, 1, zero, Decimal("99.80"), Decimal("99.80"), "BRL"),
+        (date(2024, 6, 27), 0, 0, 0, 0, 0, 0, 0, 0, 0, zero, zero, zero, None),
+        (date(2024, 6, 28), 0, 0, 0, 0, 0, 0, 1, 0, 1, Decimal("17.50"), zero, Decimal("17.50"), "BRL"),
+    ]
+    # The BI copy holds the same rows.
+    assert rows(f"{settings.publish}/bi.duckdb", "SELECT count(*) FROM marts.fct_conversions") == [(2,)]
+    # Phone numbers stay in raw.
+    for table in ("fct_reminders", "fct_conversions", "mart_daily_campaign_metrics", "dim_campaigns"):
+        columns = [c for (c,) in rows(settings.warehouse,
+                   f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")]
+        assert columns and not any("phone" in c or "recipient" in c for c in columns), table
+
+
+def test_late_click_landing_days_later_corrects_the_day_it_belongs_to(pipeline, landing):
+    settings, run = pipeline
+    land_scenario(landing)
+    run()
+    # u3 clicked on the 25th, but the tracker's file arrives on the 29th: u3's purchase on the
+    # 28th becomes click-through (within 15 days of the click), and the 25th gains a click.
+    write_lines(landing, "clicks", "2024-06-29", "late.jsonl", [
+        {"click_id": "c9", "message_id": "wamid.R3", "clicked_at": "2024-06-25T13:00:00Z"}])
+    run()
+
+    assert rows(settings.warehouse, "SELECT conversion_id, attribution_type FROM marts.fct_conversions ORDER BY 1") == [
+        ("100", "click_through"), ("200", "assisted"), ("300", "click_through")]
+    assert rows(settings.warehouse, """
+        SELECT metric_date, unique_clicks, total_clicks, click_through_conversions
+        FROM marts.mart_daily_campaign_metrics WHERE metric_date IN ('2024-06-25', '2024-06-28') ORDER BY 1""") == [
+        (date(2024, 6, 25), 2, 2, 0), (date(2024, 6, 28), 0, 0, 1)]
+
+
+def test_rerun_with_nothing_new_leaves_the_marts_unchanged(pipeline, landing):
+    settings, run = pipeline
+    land_scenario(landing)
+    run()
+    snapshot = rows(settings.warehouse, "SELECT * FROM marts.mart_daily_campaign_metrics ORDER BY ALL")
+    run()
+    assert rows(settings.warehouse, "SELECT * FROM marts.mart_daily_campaign_metrics ORDER BY ALL") == snapshot
