@@ -41,7 +41,7 @@ run: install
 			--reminders-per-day $(SAMPLE_REMINDERS_PER_DAY) --seed 7; \
 	fi
 	$(BIN)/campaigns run
-	$(BIN)/campaigns report --landed-range
+	$(BIN)/campaigns report --landed-range --to "$${REPORT_RECIPIENTS:-analytics@localhost}"
 	@echo
 	@echo "Done. Look at:"
 	@echo "  the warehouse     $(CAMPAIGNS_WAREHOUSE)  (marts.fct_conversions, marts.mart_daily_campaign_metrics)"
