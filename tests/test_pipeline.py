@@ -156,3 +156,23 @@ def test_rerun_with_nothing_new_leaves_the_marts_unchanged(pipeline, landing):
     snapshot = rows(settings.warehouse, "SELECT * FROM marts.mart_daily_campaign_metrics ORDER BY ALL")
     run()
     assert rows(settings.warehouse, "SELECT * FROM marts.mart_daily_campaign_metrics ORDER BY ALL") == snapshot
+
+
+def test_status_for_an_unknown_message_is_ignored_and_an_early_click_still_proves_delivery(pipeline, landing):
+    settings, run = pipeline
+    land_scenario(landing)
+    write_lines(landing, "whatsapp", "2024-06-25", "extra.jsonl", [
+        webhook(statuses=[status("wamid.UNKNOWN", "read", unix("2024-06-25T11:30:00Z"))])])
+    # The tracker's clock is an hour behind: a click on R4 stamped before R4 was sent. A click
+    # proves delivery (SPEC 2), so R4 is delivered at the earliest of its events and not failed.
+    write_lines(landing, "clicks", "2024-06-25", "early.jsonl", [
+        {"click_id": "c0", "message_id": "wamid.R4", "clicked_at": "2024-06-25T10:00:00Z"}])
+    run()
+
+    assert rows(settings.warehouse, """
+        SELECT message_id, delivered_at::VARCHAR, failed, click_count FROM marts.fct_reminders ORDER BY 1""") == [
+        ("wamid.R1", "2024-06-25 11:01:00", False, 1), ("wamid.R2", "2024-06-25 11:02:00", False, 0),
+        ("wamid.R3", "2024-06-25 11:03:00", False, 0), ("wamid.R4", "2024-06-25 10:00:00", False, 1)]
+    assert rows(settings.warehouse, """
+        SELECT messages_sent, messages_delivered, messages_failed, messages_read, total_clicks
+        FROM marts.mart_daily_campaign_metrics WHERE metric_date = '2024-06-25'""") == [(4, 4, 0, 1, 2)]
