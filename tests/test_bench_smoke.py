@@ -1,0 +1,106 @@
+"""The benchmark harness at scale XS: every figure is measured, the engine floor and the pandas
+peer find the same conversions and daily metrics as the marts, and the results are written.
+No timing is asserted: the targets are for scale M on a quiet machine, not for a test run."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.bench import BenchMismatch, run_bench
+from orchestration.bench.compare import CONVERSION_COLUMNS, compare
+from orchestration.bench.feeds import ensure_feeds
+from orchestration.bench.scales import SCALES, Scale, get_scale
+
+FIGURES = ("parse_floor", "ingestion", "engine_floor", "transforms", "pandas_peer", "pipeline_full",
+           "pipeline_incremental", "definitions_load")
+
+
+@pytest.fixture(scope="module")
+def bench_xs(tmp_path_factory) -> tuple[dict, Path, str]:
+    work_dir = tmp_path_factory.mktemp("bench")
+    mismatch = ""
+    try:
+        results = run_bench("XS", work_dir=work_dir)
+    except BenchMismatch as error:
+        mismatch = str(error)
+        results = json.loads((work_dir / "results" / "XS.json").read_text())
+    return results, work_dir, mismatch
+
+
+@pytest.mark.slow
+def test_bench_xs_measures_every_figure(bench_xs):
+    results, _, _ = bench_xs
+    for name in FIGURES:
+        figure = results["figures"][name]
+        assert figure["seconds"] > 0, name
+        assert figure["peak_rss_bytes"] > 0, name
+    assert set(results["figures"]["parse_floor"]["per_source"]) == {"sends", "whatsapp", "clicks", "orders", "campaigns"}
+    assert set(results["figures"]["ingestion"]["per_source"]) == set(results["figures"]["parse_floor"]["per_source"])
+
+
+@pytest.mark.slow
+def test_bench_xs_floor_peer_and_marts_agree(bench_xs):
+    results, _, mismatch = bench_xs
+    failed = [c for c in results["checks"] if not c["ok"]]
+    assert not failed, mismatch + "\n" + "\n".join(c["diff"] for c in failed)
+    names = " / ".join(c["name"] for c in results["checks"])
+    for side in ("engine floor conversions", "pandas peer conversions", "engine floor daily metrics",
+                 "pandas peer daily metrics", "after the incremental run: engine floor conversions"):
+        assert side in names
+    conversions = next(c for c in results["checks"] if c["name"].startswith("engine floor conversions"))
+    assert conversions["expected_rows"] > 0, "the XS feeds must hold conversions, or the check proves nothing"
+
+
+@pytest.mark.slow
+def test_bench_xs_writes_results_with_machine_info_and_ratios(bench_xs):
+    results, work_dir, _ = bench_xs
+    written = json.loads((work_dir / "results" / "XS.json").read_text())
+    assert written["scale"]["name"] == "XS"
+    for key in ("cpu_count", "memory_bytes", "python", "duckdb"):
+        assert written["machine"][key]
+    for ratio in ("ingestion_throughput_vs_parse_floor", "transforms_vs_engine_floor", "pandas_vs_transforms",
+                  "incremental_vs_full"):
+        assert written["ratios"][ratio] is not None, ratio
+    assert {t["name"] for t in written["targets"]} >= {"definitions load (s)", "incremental day / full run"}
+
+
+def test_feeds_hold_back_the_incremental_day(tmp_path):
+    scale = Scale("tiny", days=2, reminders_per_day=30)
+    feeds = ensure_feeds(scale, tmp_path, progress=False)
+    history_days = {p.name for p in feeds.landing.glob("*/dt=*")}
+    next_days = {p.name for p in feeds.next_day.glob("*/dt=*")}
+    assert history_days and max(history_days) < "dt=2024-06-03"
+    assert next_days == {"dt=2024-06-03"}
+    again = ensure_feeds(scale, tmp_path, progress=False)
+    assert again.manifest == feeds.manifest  # cached: not generated twice
+
+
+def test_scales_are_the_agreed_sizes():
+    assert SCALES["S"].reminders == pytest.approx(100_000, rel=0.001)
+    assert SCALES["M"].reminders == 3_000_000
+    assert SCALES["L"].reminders == pytest.approx(10_000_000, rel=0.001)
+    assert get_scale("m") is SCALES["M"]
+    assert SCALES["XS"].incremental_day == date(2024, 6, 3)
+    with pytest.raises(ValueError, match="unknown scale"):
+        get_scale("XXL")
+
+
+def test_a_conversion_attributed_differently_is_shown_in_the_diff():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.fct_conversions AS SELECT * FROM (VALUES "
+                "('g1', 'wamid.1', 'assisted', 10.50::DECIMAL(18,2)), ('g2', 'wamid.2', 'click_through', 3.00)) "
+                "AS t(conversion_id, message_id, attribution_type, order_total)")
+    con.execute("CREATE TABLE other AS SELECT * FROM (VALUES "
+                "('g1', 'wamid.1', 'click_through', 10.5), ('g2', 'wamid.2', 'click_through', 3.0)) "
+                "AS t(conversion_id, message_id, attribution_type, order_total)")
+    check = compare(con, "floor conversions", "marts.fct_conversions", "other", CONVERSION_COLUMNS)
+    assert not check.ok
+    assert (check.only_expected, check.only_actual) == (1, 1)
+    assert "- marts only: g1 | wamid.1 | assisted | 10.50" in check.diff
+    assert "+ other only: g1 | wamid.1 | click_through | 10.50" in check.diff
+    same = compare(con, "marts itself", "marts.fct_conversions", "marts.fct_conversions", CONVERSION_COLUMNS)
+    assert same.ok and same.diff == ""
