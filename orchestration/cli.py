@@ -164,9 +164,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from orchestration.bench import run_bench
+    from orchestration.bench import BenchMismatch, BenchStepFailed, run_bench
 
-    run_bench(args.scale)
+    try:
+        run_bench(args.scale)
+    except (BenchMismatch, BenchStepFailed) as error:
+        raise CommandFailed(f"bench {args.scale}: {_first_line(str(error))}") from None
     return 0
 
 

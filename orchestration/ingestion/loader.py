@@ -25,8 +25,10 @@ import duckdb
 
 from orchestration.ingestion.contracts import Field, Source, Stream, raw_ddl, sources
 
-# Bytes of landing files read in one transaction: bounds memory and the work a crash can lose.
-CHUNK_BYTES = 1 << 30
+# Bytes of landing text read in one transaction: bounds memory and the work a crash can lose.
+CHUNK_BYTES = 256 << 20
+# A .jsonl.gz file holds several times its size in text (about 7x for webhook bodies).
+GZIP_RATIO = 7
 # One JSON document per line is read as one text column: a delimiter that valid JSON text never
 # holds unescaped. A line that holds it anyway is caught by the scan's reject table.
 _LINE_DELIMITER = "\x01"
@@ -109,6 +111,8 @@ def _chunks(files: Sequence[tuple[str, int]]) -> Iterator[list[str]]:
     chunk: list[str] = []
     size = 0
     for path, file_size in files:
+        if path.endswith(".gz"):
+            file_size *= GZIP_RATIO
         if chunk and size + file_size > CHUNK_BYTES:
             yield chunk
             chunk, size = [], 0

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from orchestration.reporting.metrics import RangeMetrics
 
 
 def render_daily_chart(metrics: RangeMetrics) -> bytes:
+    # Imported here: matplotlib costs most of a second, and loading the definitions needs none of it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     """A PNG. Built on a bare Figure with the Agg canvas: no pyplot global state, no display."""
     days = [point.day for point in metrics.daily]
     positions = list(range(len(days)))

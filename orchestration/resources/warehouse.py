@@ -69,7 +69,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file ($CAMPAIGNS_WAREHOUSE)."""
 
     database: str
-    memory_limit: str | None = None
+    # DuckDB spills to disk past this; without it a large load may take 80% of the machine.
+    memory_limit: str | None = "4GB"
     threads: int | None = None
     lock_timeout_seconds: float = 3600.0
 
