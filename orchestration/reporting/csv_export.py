@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from orchestration.reporting.atomic import atomic_file
 from orchestration.reporting.errors import ReportError
 from orchestration.reporting.report_range import ReportRange
 
@@ -88,24 +88,14 @@ def export_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportR
     except duckdb.CatalogException as error:
         raise ReportError(f"the warehouse lacks a mart the report reads ({_first_line(error)}): "
                           "build the models first with `campaigns run`") from None
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
     rows = 0
-    try:
-        # utf-8-sig writes the byte-order mark Excel needs to read accents right.
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-            writer.writerow(HEADER)
-            while batch := cursor.fetchmany(FETCH_ROWS):
-                writer.writerows(batch)
-                rows += len(batch)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    # utf-8-sig writes the byte-order mark Excel needs to read accents right.
+    with atomic_file(target, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(HEADER)
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            writer.writerows(batch)
+            rows += len(batch)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     return ConversionsCsv(path=target, rows=rows, sha256=digest, size=target.stat().st_size)
 

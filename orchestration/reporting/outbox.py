@@ -8,7 +8,6 @@ text/csv].
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from email import policy
@@ -16,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from orchestration.reporting.atomic import atomic_file
 from orchestration.reporting.message import ReportEmail
 
 
@@ -51,15 +51,6 @@ def write_to_outbox(email: ReportEmail, sender: str, recipients: Sequence[str],
     stem = "_".join(email.subject.lower().split()).replace("/", "-")
     target = folder / f"{stem}_{now.strftime('%Y%m%dT%H%M%S%fZ')}.eml"
     content = build_mime_message(email, sender, recipients, now).as_bytes()
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(target) as out:
+        out.write(content)
     return target
