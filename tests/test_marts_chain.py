@@ -390,10 +390,11 @@ def test_dbt_build_args_carry_the_run_window_as_half_open_vars():
     from orchestration.assets.transformation import DbtBuildConfig, build_window, dbt_build_args
     from orchestration.run_window import RunWindow
 
-    assert dbt_build_args(RunWindow()) == ["build"]
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args(RunWindow()) == build
     assert dbt_build_args(RunWindow(date(2024, 6, 1), date(2024, 6, 3)), full_refresh=True) == [
-        "build", "--full-refresh", "--vars", '{"min_date": "2024-06-01", "max_date": "2024-06-04"}']
-    assert dbt_build_args(RunWindow(None, date(2024, 6, 3))) == ["build", "--vars", '{"max_date": "2024-06-04"}']
+        *build, "--full-refresh", "--vars", '{"min_date": "2024-06-01", "max_date": "2024-06-04"}']
+    assert dbt_build_args(RunWindow(None, date(2024, 6, 3))) == [*build, "--vars", '{"max_date": "2024-06-04"}']
     tags = RunWindow(date(2024, 6, 1), date(2024, 6, 2)).tags()
     assert build_window(DbtBuildConfig(), tags) == RunWindow(date(2024, 6, 1), date(2024, 6, 2))
     assert build_window(DbtBuildConfig(start_date="2024-07-01"), tags) == RunWindow(date(2024, 7, 1), None)

@@ -120,8 +120,10 @@ def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> RunWindow:
 
 
 def dbt_build_args(window: RunWindow, full_refresh: bool = False) -> list[str]:
-    """`dbt build` arguments: the window reaches dbt as vars min_date / max_date, half-open."""
-    args = ["build"]
+    """`dbt build` arguments: the window reaches dbt as vars min_date / max_date, half-open.
+
+    Unit tests pin the logic, not the data: `make test` runs them, a pipeline run does not."""
+    args = ["build", "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     dbt_vars: dict[str, str] = {}
