@@ -1,0 +1,50 @@
+"""The code location as the UI loads it: jobs, the 06:00 schedule, and nothing that parses dbt."""
+
+import subprocess
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from orchestration.definitions import DAILY_JOB_NAME, PIPELINE_JOB_NAME, build_defs
+from orchestration.settings import REPO_ROOT, load_settings
+
+SAO_PAULO = "America/Sao_Paulo"
+
+
+def test_daily_schedule_runs_the_whole_pipeline_at_six_local_and_asks_for_yesterday(monkeypatch):
+    # Recipients are read from the environment at each tick: a change needs no reload.
+    monkeypatch.setenv("REPORT_RECIPIENTS", "ops@shop.example")
+    defs = build_defs(load_settings({"CAMPAIGNS_TIMEZONE": SAO_PAULO}))
+    schedule = defs.resolve_schedule_def("daily_conversions_report")
+
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", SAO_PAULO)
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == DAILY_JOB_NAME
+    tick = datetime(2024, 6, 26, 6, 0, tzinfo=ZoneInfo(SAO_PAULO))
+    request, = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+    config = request.run_config["ops"]["conversions_report"]["config"]
+    assert (config["start_date"], config["end_date"], config["recipients"]) == ("2024-06-25", "2024-06-25", "ops@shop.example")
+    # The run loads every new file and rebuilds what it touches: no window narrows it to the day.
+    assert not {"campaigns/start_date", "campaigns/end_date"} & set(request.tags)
+
+
+def test_jobs_cover_load_build_publish_and_report():
+    defs = build_defs(load_settings({}))
+    pipeline = {k.to_user_string() for k in defs.resolve_job_def(PIPELINE_JOB_NAME).asset_layer.executable_asset_keys}
+    daily = {k.to_user_string() for k in defs.resolve_job_def(DAILY_JOB_NAME).asset_layer.executable_asset_keys}
+    send = {k.to_user_string() for k in defs.resolve_job_def("send_report_job").asset_layer.executable_asset_keys}
+
+    assert {"raw/sends", "raw/whatsapp_statuses", "marts/fct_conversions", "publish/bi_marts"} <= pipeline
+    assert "conversions_report" not in pipeline
+    assert daily == pipeline | {"conversions_report"}
+    assert send == {"conversions_report"}
+
+
+def test_dagster_validates_the_workspace():
+    result = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "dagster") if (REPO_ROOT / ".venv").exists()
+                             else "dagster", "definitions", "validate", "-w", str(REPO_ROOT / "workspace.yaml")],
+                            capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Validation successful for code location campaigns" in result.stderr + result.stdout
