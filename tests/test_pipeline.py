@@ -176,3 +176,30 @@ def test_status_for_an_unknown_message_is_ignored_and_an_early_click_still_prove
     assert rows(settings.warehouse, """
         SELECT messages_sent, messages_delivered, messages_failed, messages_read, total_clicks
         FROM marts.mart_daily_campaign_metrics WHERE metric_date = '2024-06-25'""") == [(4, 4, 0, 1, 2)]
+
+
+def test_windows_are_real_hours_across_madrids_dst_change(tmp_path, landing):
+    # Madrid's clocks jump from 02:00 to 03:00 on 2024-03-31: 72 real hours after 12:00 UTC on the
+    # 30th is 12:00 UTC on 2 April (14:00 local), not 13:00 local as a wall-clock 3 days would say.
+    settings = load_settings({"CAMPAIGNS_LANDING": str(landing), "CAMPAIGNS_WAREHOUSE": str(tmp_path / "w.duckdb"),
+                              "CAMPAIGNS_PUBLISH": str(tmp_path / "publish"), "CAMPAIGNS_TIMEZONE": "Europe/Madrid"})
+    write_lines(landing, "sends", "2024-03-30", "sends.jsonl", [
+        send("wamid.M1", user_id="m1", campaign_id="cmp_es", sent_at="2024-03-30T11:59:00Z"),
+        send("wamid.M2", user_id="m2", campaign_id="cmp_es", sent_at="2024-03-30T11:59:00Z")])
+    write_lines(landing, "whatsapp", "2024-03-30", "hooks.jsonl", [webhook(statuses=[
+        status("wamid.M1", "delivered", unix("2024-03-30T12:00:00Z")),
+        status("wamid.M2", "delivered", unix("2024-03-30T12:00:00Z"))])])
+    write_lines(landing, "orders", "2024-04-02", "orders.jsonl", [
+        order("400-01", "m1", "2024-04-02T12:00:00Z", "2024-04-02T12:00:00Z"),     # exactly 72 h: assisted
+        order("500-01", "m2", "2024-04-02T14:00:01+02:00", "2024-04-02T14:00:01+02:00")])  # 72 h + 1 s: organic
+    result = build_defs(settings).resolve_job_def(PIPELINE_JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+
+    assert rows(settings.warehouse, "SELECT conversion_id, attribution_type, order_date FROM marts.fct_conversions") == [
+        ("400", "assisted", date(2024, 4, 2))]
+    assert rows(settings.warehouse, """
+        SELECT metric_date, messages_sent, messages_delivered, assisted_conversions
+        FROM marts.mart_daily_campaign_metrics ORDER BY 1""") == [
+        (date(2024, 3, 30), 2, 2, 0), (date(2024, 3, 31), 0, 0, 0), (date(2024, 4, 1), 0, 0, 0),
+        (date(2024, 4, 2), 0, 0, 1)]
