@@ -1,8 +1,10 @@
 """The code location as the UI loads it: jobs, the 06:00 schedule, and nothing that parses dbt."""
 
+import os
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -42,9 +44,11 @@ def test_jobs_cover_load_build_publish_and_report():
     assert send == {"conversions_report"}
 
 
-def test_dagster_validates_the_workspace():
-    result = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "dagster") if (REPO_ROOT / ".venv").exists()
-                             else "dagster", "definitions", "validate", "-w", str(REPO_ROOT / "workspace.yaml")],
-                            capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_dagster_validates_the_workspace(tmp_path):
+    dagster = str(Path(sys.executable).parent / "dagster")
+    # A fresh instance: what other tests left in the environment is not the UI's.
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run([dagster, "definitions", "validate", "-w", str(REPO_ROOT / "workspace.yaml")],
+                            capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "Validation successful for code location campaigns" in result.stderr + result.stdout
