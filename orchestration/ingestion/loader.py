@@ -33,6 +33,8 @@ GZIP_RATIO = 7
 # holds unescaped. A line that holds it anyway is caught by the scan's reject table.
 _LINE_DELIMITER = "\x01"
 MAX_LINE_BYTES = 64 << 20
+# The digits of a Unix-seconds timestamp string (models/whatsapp.schema.json, $defs.unix_seconds).
+UNIX_SECONDS_PATTERN = "[0-9]{1,12}"
 
 _RECEIVED_DT = "TRY_CAST(regexp_extract({path}, 'dt=([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/', 1) AS DATE)"
 
@@ -138,9 +140,11 @@ def _scan_sql(paths: Sequence[str]) -> str:
     """
 
 
-def _read_lines(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
-    """Fill `_landing_lines(_path, _line_number, text)` and `_line_rejects(_path, _line_number,
-    reason, raw_text)` for the given files."""
+def _read_lines(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> bool:
+    """Fill `_landing_scan(_path, text)` with the lines DuckDB decoded (in the files' order),
+    `_landing_files(_path, first_row, _received_dt)`, and `_line_rejects(_path, _line_number,
+    reason, raw_text, kept_before)` with the lines it could not; `_lines_sql` numbers the
+    decoded lines. Returns whether any line was rejected."""
     con.execute("DROP TABLE IF EXISTS _landing_reject_errors")
     con.execute("DROP TABLE IF EXISTS _landing_reject_scans")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_scan AS {_scan_sql(paths)}")
@@ -157,38 +161,69 @@ def _read_lines(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
         JOIN _landing_reject_scans AS s USING (scan_id, file_id)
         """
     )
-    has_rejects = con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0] > 0
-    # The k-th kept line of a file is physical line k + (rejected lines with fewer kept before).
-    shift = (
-        "(SELECT count(*) FROM _line_rejects AS r WHERE r._path = n._path AND r.kept_before < n.k)"
-        if has_rejects else "0"
-    )
+    # The scan keeps the files' order, so a file's lines are consecutive rows from its first.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _landing_lines AS
-        SELECT n._path, n.k + {shift} AS _line_number, n.text
-        FROM (SELECT _path, text, row_number() OVER (PARTITION BY _path ORDER BY rowid) AS k
-              FROM _landing_scan) AS n
+        CREATE OR REPLACE TEMP TABLE _landing_files AS
+        SELECT _path, min(rowid) AS first_row, {_RECEIVED_DT.format(path="_path")} AS _received_dt
+        FROM _landing_scan GROUP BY _path
         """
     )
-    con.execute("DROP TABLE _landing_scan")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _line_shifts AS
+        SELECT _path, kept_before, sum(count(*)) OVER (PARTITION BY _path ORDER BY kept_before) AS shift
+        FROM _line_rejects GROUP BY _path, kept_before
+        """
+    )
+    return con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0] > 0
+
+
+def _lines_sql(has_rejects: bool) -> str:
+    """The decoded lines with their physical line numbers and the day their file was received.
+    The k-th decoded line of a file is physical line k plus the rejected lines that had fewer
+    than k decoded lines before them (an as-of join on the few rejects, not a sort)."""
+    numbered = """
+        SELECT s._path, s.rowid - f.first_row + 1 AS k, f._received_dt, s.text
+        FROM _landing_scan AS s JOIN _landing_files AS f USING (_path)
+    """
+    if not has_rejects:
+        return f"SELECT _path, k AS _line_number, _received_dt, text FROM ({numbered})"
+    return f"""
+        SELECT n._path, n.k + coalesce(r.shift, 0) AS _line_number, n._received_dt, n.text
+        FROM ({numbered}) AS n
+        ASOF LEFT JOIN _line_shifts AS r ON n._path = r._path AND n.k > r.kept_before
+    """
 
 
 # ---------------------------------------------------------------------------------------------
 # Checking and casting against the contract
+#
+# Every row is judged twice over, cheaply first: a quick test that only a row meeting every
+# check passes (types read from the first characters of JSON fragments, each value cast once),
+# then, for the few rows it does not pass, the full checks in order, which name the first one
+# that fails (and pass the rare good row the quick test was unsure of). The quick test never
+# passes a row the full checks reject: tests/test_loader_checks.py holds the two to that.
 # ---------------------------------------------------------------------------------------------
 
-def _value_sql(f: Field, fragment: str) -> str:
-    text = f"({fragment} ->> '$')"
+def _cast_sql(f: Field, text: str, fragment: str) -> str:
+    """The column value of field `f`, from its text (`fragment ->> '$'`) or its JSON fragment."""
     return {
         "text": text,
         "timestamp": f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))",
-        "unix_seconds": f"timezone('UTC', to_timestamp(TRY_CAST({text} AS BIGINT)))",
+        # Only what the contract's pattern allows is read: a longer number is out of range for
+        # to_timestamp, which fails the query where TRY_CAST would give NULL.
+        "unix_seconds": f"CASE WHEN regexp_full_match({text}, '{UNIX_SECONDS_PATTERN}') "
+                        f"THEN timezone('UTC', to_timestamp({text}::BIGINT)) END",
         "integer": f"TRY_CAST({text} AS BIGINT)",
         "number": f"TRY_CAST({text} AS DOUBLE)",
         "boolean": f"TRY_CAST({text} AS BOOLEAN)",
         "json": f"{fragment}::JSON",
     }[f.kind]
+
+
+def _value_sql(f: Field, fragment: str) -> str:
+    return _cast_sql(f, f"({fragment} ->> '$')", fragment)
 
 
 # No event of this business predates 2000; an instant after the day its file was received (plus
@@ -261,7 +296,7 @@ def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None, received
                        f"'unparseable timestamp in {f.name}: ' || left({fragment}, 60)"))
     if f.kind == "unix_seconds":
         checks.append((
-            f"{fragment} IS NOT NULL AND NOT regexp_full_match({fragment} ->> '$', '[0-9]{{1,12}}')",
+            f"{fragment} IS NOT NULL AND NOT regexp_full_match({fragment} ->> '$', '{UNIX_SECONDS_PATTERN}')",
             f"'unparseable timestamp in {f.name} (Unix seconds expected): ' || left({fragment}, 60)",
         ))
     if f.kind in ("timestamp", "unix_seconds"):
@@ -278,6 +313,107 @@ def _checks_sql(f: Field, fragment: str, allowed: Sequence[str] | None, received
         checks.append((f"{fragment} IS NOT NULL AND ({fragment} ->> '$') NOT IN ({listed})",
                        f"'unknown value for {f.name}: ' || left({fragment}, 60)"))
     return checks
+
+
+def _type_ok_sql(json_type: str, fragment: str) -> str:
+    """Whether a JSON fragment is of `json_type`, read from its first characters: json_transform
+    writes fragments minified, so a string starts with a quote, an object with a brace, and an
+    integer is digits alone (a fraction or an exponent makes it a DOUBLE to json_type)."""
+    return {
+        "integer": f"regexp_full_match({fragment}, '-?[0-9]+')",
+        "number": f"regexp_matches({fragment}, '^-?[0-9]')",
+        "boolean": f"{fragment} IN ('true', 'false')",
+        "object": f"starts_with({fragment}, '{{')",
+        "array": f"starts_with({fragment}, '[')",
+    }.get(json_type, f"starts_with({fragment}, '\"')")
+
+
+def _items_ok_sql(f: Field, fragment: str) -> str:
+    """The quick form of _item_checks_sql: every element an object, no JSON null anywhere in the
+    list (a null property is a wrong type that a transform cannot tell from an absent one), and
+    every listed property present if required, of its type and within its bounds."""
+    spec = sql_literal(json.dumps([{item.name: "JSON" for item in f.items}]))
+    conditions = ["i IS NOT NULL"]
+    for item in f.items:
+        ref = f'i."{item.name}"'
+        checks = [_type_ok_sql(item.json_type, ref)]
+        out_of_range = _range_sql(f"TRY_CAST({ref} AS DOUBLE)", item.minimum, item.maximum)
+        if out_of_range:
+            checks.append(f"NOT ({out_of_range})")
+        checked = " AND ".join(checks)
+        conditions.append(f"{ref} IS NOT NULL AND {checked}" if item.required else f"({ref} IS NULL OR ({checked}))")
+    checks = [f"NOT contains({fragment}, 'null')",
+              f"len(list_filter(json_transform({fragment}, {spec}), "
+              f"lambda i: NOT coalesce({' AND '.join(conditions)}, false))) = 0"]
+    if not any(item.required for item in f.items):
+        # A transform makes any element a struct; a required property absent shows one that was
+        # no object. Without one, the elements' first characters are read.
+        checks.append(f"len(list_filter(json_transform({fragment}, '[\"JSON\"]'), "
+                      "lambda e: NOT coalesce(starts_with(e, '{'), false))) = 0")
+    return " AND ".join(checks)
+
+
+def _quick_ok_sql(f: Field, fragment: str, text: str, value: str, allowed: Sequence[str] | None,
+                  received: str) -> str:
+    """True only when field `f` passes every check of _checks_sql; `text` and `value` are its
+    text and column value, computed once."""
+    checks = [_type_ok_sql(f.json_type, fragment)]
+    if f.required and f.json_type == "string":
+        checks.append(f"{text} <> ''")
+    if f.kind in ("integer", "number"):
+        checks.append(f"{value} IS NOT NULL")
+        out_of_range = _range_sql(value, f.minimum, f.maximum)
+        if out_of_range:
+            checks.append(f"NOT ({out_of_range})")
+    if f.kind in ("timestamp", "unix_seconds"):
+        # a Unix-seconds value is NULL unless its text matches the contract's pattern
+        checks += [f"{value} IS NOT NULL", f"{value} >= TIMESTAMP '{EARLIEST_INSTANT}'",
+                   f"{value} < {received} + INTERVAL {RECEIVED_SLACK_DAYS} DAY"]
+    if f.items:
+        checks.append(_items_ok_sql(f, fragment))
+    if allowed:
+        checks.append(f"{text} IN ({', '.join(sql_literal(a) for a in allowed)})")
+    checked = " AND ".join(checks)
+    return f"({fragment} IS NOT NULL AND {checked})" if f.required else f"({fragment} IS NULL OR ({checked}))"
+
+
+def _judged_sql(relation: str, json_text: str, fields: Sequence[Field], allowed: dict[str, tuple[str, ...]],
+                first_reason: str = "NULL", keep: Sequence[str] = (), audit: bool = False) -> str:
+    """A SELECT of `relation`'s rows (which hold `_path`, `_line_number`, `_received_dt` and the
+    JSON text `json_text`) with `reason` (NULL for a good row) and, for a good row, one column per
+    field named as its raw column. `first_reason` is checked before the contract (a line that is
+    no JSON object); `keep` names more columns to pass through; a rejected row keeps its text.
+    `audit` adds the two verdicts for every row, `quick_ok` and `full_reason`, for the tests."""
+    texts, values, quick = [], [], []
+    for i, f in enumerate(fields):
+        fragment, text = _struct_ref("doc", f), f'"_text_{i}"'
+        if f.kind != "json":  # a JSON column is its fragment: no text to read
+            texts.append(f"{fragment} ->> '$' AS {text}")
+        values.append(f'{_cast_sql(f, text, fragment)} AS "{f.column}"')
+        quick.append(_quick_ok_sql(f, fragment, text, f'"{f.column}"', allowed.get(f.name), "_received_dt"))
+    kept = "".join(f", {column}" for column in keep)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    return f"""
+        WITH first_checked AS (
+            SELECT _path, _line_number, _received_dt, {json_text} AS _json{kept}, {first_reason} AS first_reason
+            FROM {relation}),
+        parsed AS (
+            SELECT *, CASE WHEN first_reason IS NULL THEN json_transform(_json, {_transform_spec(fields)}) END AS doc
+            FROM first_checked),
+        texts AS (SELECT *{"".join(", " + t for t in texts)} FROM parsed),
+        valued AS (SELECT *, {', '.join(values)} FROM texts),
+        quick AS (SELECT *, coalesce({' AND '.join(quick)}, false) AS quick_ok FROM valued),
+        judged AS (
+            SELECT *, CASE WHEN first_reason IS NOT NULL THEN first_reason
+                           WHEN quick_ok THEN NULL
+                           ELSE {_reason_sql(fields, 'doc', allowed)} END AS reason
+                      {f", {_reason_sql(fields, 'doc', allowed)} AS full_reason" if audit else ""}
+            FROM quick)
+        SELECT _path, _line_number, _received_dt{kept}, reason{", quick_ok, full_reason" if audit else ""},
+               CASE WHEN reason IS NOT NULL THEN _json END AS raw_text,
+               {columns}
+        FROM judged
+    """
 
 
 def _transform_spec(fields: Sequence[Field]) -> str:
@@ -300,7 +436,8 @@ def _allowed_values(stream_or_envelope_fields: Sequence[Field], schema_props: di
 
 
 def _reason_sql(fields: Sequence[Field], struct: str, allowed: dict[str, tuple[str, ...]]) -> str:
-    received = _RECEIVED_DT.format(path="_path")
+    """The full checks: the reason of the first check a row fails, NULL when it fails none."""
+    received = "_received_dt"
     whens = []
     for f in fields:
         for condition, reason in _checks_sql(f, _struct_ref(struct, f), allowed.get(f.name), received):
@@ -312,12 +449,19 @@ def _reason_sql(fields: Sequence[Field], struct: str, allowed: dict[str, tuple[s
 # One load
 # ---------------------------------------------------------------------------------------------
 
-_LINE_REASON = f"""
-    CASE WHEN {_RECEIVED_DT.format(path='_path')} IS NULL THEN 'the file is not in a dt=YYYY-MM-DD folder'
+_LINE_REASON = """
+    CASE WHEN _received_dt IS NOT NULL AND starts_with(text, '{') AND json_valid(text) THEN NULL
+         WHEN _received_dt IS NULL THEN 'the file is not in a dt=YYYY-MM-DD folder'
          WHEN text IS NULL OR trim(text) = '' THEN 'empty line'
          WHEN NOT json_valid(text) THEN 'not valid JSON'
-         WHEN NOT starts_with(ltrim(text), '{{') THEN 'not a JSON object'
+         WHEN NOT starts_with(ltrim(text), '{') THEN 'not a JSON object'
     END
+"""
+
+# An item a webhook body lists must be an object (json_extract writes it minified).
+_ITEM_REASON = """
+    CASE WHEN starts_with(text, '{') THEN NULL
+         WHEN json_type(text) <> 'OBJECT' THEN 'not a JSON object' END
 """
 
 
@@ -336,9 +480,8 @@ class Loader:
     def _relative(self, column: str) -> str:
         return f"substr({column}, {len(self.landing) + 2})"
 
-    def _provenance(self, path: str, line: str) -> str:
-        return (f"{self._relative(path)} AS _file, {line} AS _line_number, "
-                f"{_RECEIVED_DT.format(path=path)} AS _received_dt, "
+    def _provenance(self) -> str:
+        return (f"{self._relative('_path')} AS _file, _line_number, _received_dt, "
                 f"{self.batch_id}::BIGINT AS _batch_id, {sql_literal(self.loaded_at.isoformat())}::TIMESTAMP AS _loaded_at")
 
     def _reject(self, select_sql: str) -> None:
@@ -361,47 +504,27 @@ class Loader:
 
     def load_chunk(self, paths: list[str], result: LoadResult) -> None:
         con = self.con
-        _read_lines(con, paths)
+        has_rejects = _read_lines(con, paths)
         self._reject("SELECT _path, _line_number, reason, raw_text FROM _line_rejects")
 
-        # Line-level checks: JSON object, then (for flat sources) the contract of the document.
+        # Each line: a JSON object, then (for flat sources) the row it holds, checked against the
+        # contract and cast; for webhook bodies, the envelope around their items.
         is_flat = self.source.streams[0].item_path is None
         doc_fields = self.source.streams[0].fields if is_flat else self.source.envelope
         allowed = _allowed_values(doc_fields, self.schema.get("properties", {}))
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _landing_docs AS
-            WITH checked AS (SELECT _path, _line_number, text, {_LINE_REASON} AS line_reason
-                             FROM _landing_lines),
-                 parsed AS (
-                    SELECT _path, _line_number, text, line_reason,
-                           CASE WHEN line_reason IS NULL
-                                THEN json_transform(text, {_transform_spec(doc_fields)}) END AS doc
-                    FROM checked)
-            SELECT _path, _line_number, doc,
-                   coalesce(line_reason, {_reason_sql(doc_fields, 'doc', allowed)}) AS reason,
-                   text
-            FROM parsed
-            """
-        )
-        self._reject("SELECT _path, _line_number, reason, text AS raw_text FROM _landing_docs WHERE reason IS NOT NULL")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_docs AS "
+                    f"{_judged_sql(f'({_lines_sql(has_rejects)})', 'text', doc_fields, allowed, _LINE_REASON)}")
+        con.execute("DROP TABLE _landing_scan")
+        self._reject("SELECT _path, _line_number, reason, raw_text FROM _landing_docs WHERE reason IS NOT NULL")
 
         for stream in self.source.streams:
-            if is_flat:
-                # The document is the row, and it was checked above.
-                con.execute("CREATE OR REPLACE TEMP TABLE _landing_rows AS "
-                            "SELECT _path, _line_number, doc AS item FROM _landing_docs WHERE reason IS NULL")
-            else:
-                self._explode_items(stream)
+            rows = "_landing_docs" if is_flat else self._explode_items(stream)
             columns = ", ".join(f'"{f.column}"' for f in stream.fields)
-            values = ", ".join(_value_sql(f, _struct_ref("item", f)) for f in stream.fields)
-            where = "" if is_flat else "WHERE reason IS NULL"
             loaded = con.execute(
                 f"""
                 INSERT INTO raw.{stream.table} ({columns}, _file, _line_number, _received_dt, _batch_id, _loaded_at)
-                SELECT {values}, {self._provenance('_path', '_line_number')}
-                FROM _landing_rows {where}
-                ORDER BY _path, _line_number
+                SELECT {columns}, {self._provenance()}
+                FROM {rows} WHERE reason IS NULL
                 """
             ).fetchone()[0]
             result.rows_loaded[stream.table] += loaded
@@ -417,27 +540,27 @@ class Loader:
             + self._relative("_path") + " FROM _line_rejects)",
             [self.source.name, self.batch_id]).fetchone()[0]
 
-    def _explode_items(self, stream: Stream) -> None:
-        """Webhook bodies: one row per item at `stream.item_path`; a bad item is rejected alone,
-        named by its position (`statuses[2]: missing key field id`)."""
+    def _explode_items(self, stream: Stream) -> str:
+        """Webhook bodies: one row per item at `stream.item_path`, in `_landing_rows`; a bad item
+        is rejected alone, named by its position (`statuses[2]: missing key field id`)."""
         allowed = _allowed_values(stream.fields, self._stream_props(stream))
-        reason = _reason_sql(stream.fields, "item", allowed)
-        self.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _landing_rows AS
-            WITH items AS (
-                SELECT _path, _line_number, item_index - 1 AS item_index, items[item_index] AS item_text,
-                       json_transform(items[item_index], {_transform_spec(stream.fields)}) AS item
-                FROM (SELECT _path, _line_number, json_extract(text, {sql_literal(stream.item_path)})::JSON[] AS items
-                      FROM _landing_docs WHERE reason IS NULL) AS bodies,
-                     unnest(range(1, len(items) + 1)) AS t(item_index))
-            SELECT *, CASE WHEN json_type(item_text) <> 'OBJECT' THEN 'not a JSON object' ELSE {reason} END AS reason
-            FROM items
-            """
-        )
+        envelope_field, _, item_path = stream.item_path.removeprefix("$.").partition(".")
+        envelope_field = envelope_field.removesuffix("[*]")
+        item_key = item_path.rsplit(".", 1)[-1].removesuffix("[*]")
+        items = f"""(
+            SELECT _path, _line_number, _received_dt,
+                   unnest(items) AS text, generate_subscripts(items, 1) - 1 AS item_index
+            FROM (SELECT _path, _line_number, _received_dt,
+                         json_extract("{envelope_field}", {sql_literal("$[*]." + item_path)})::JSON[] AS items
+                  FROM _landing_docs
+                  -- a body without the key holds no such item: skip parsing it
+                  WHERE reason IS NULL AND contains("{envelope_field}", {sql_literal(f'"{item_key}"')})) AS bodies)"""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_rows AS "
+                         f"{_judged_sql(items, 'text', stream.fields, allowed, _ITEM_REASON, keep=['item_index'])}")
         self._reject(
             f"SELECT _path, _line_number, '{stream.label}[' || item_index || ']: ' || reason AS reason, "
-            "item_text AS raw_text FROM _landing_rows WHERE reason IS NOT NULL")
+            "raw_text FROM _landing_rows WHERE reason IS NOT NULL")
+        return "_landing_rows"
 
     def _write_ledger(self, paths: list[str]) -> None:
         listed = ", ".join(f"({sql_literal(p)})" for p in paths)

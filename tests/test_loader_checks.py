@@ -1,0 +1,156 @@
+"""The loader judges a row with a quick test first and runs its full checks only on the rows the
+quick test does not pass (orchestration/ingestion/loader.py, "Checking and casting"). The quick
+test must never change a verdict: here random documents, valid and mutated in the ways producers
+break them, are judged with the loader's own SQL both ways, and every verdict must be the full
+checks' one. The generated feeds must also take the quick path, or the loader is slow for nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from landing_files import send, status, webhook
+from orchestration.ingestion import loader
+from orchestration.ingestion.contracts import contract, sources
+
+RECEIVED = "2024-06-25"
+
+# (source, stream index or None for a webhook's envelope, a valid document)
+CASES = {
+    "sends": ("sends", 0, send("wamid.1")),
+    "clicks": ("clicks", 0, {"click_id": "c1", "message_id": "wamid.1", "clicked_at": "2024-06-25T12:10:00Z",
+                             "url": "https://shop.example/cart", "user_agent": "Mozilla/5.0"}),
+    "orders": ("orders", 0, {
+        "orderId": "1-01", "orderGroup": "1", "sequence": "501", "orderFormId": "f1", "status": "invoiced",
+        "creationDate": "2024-06-25T14:03:11.1234567+00:00", "lastChange": "2024-06-25T14:05:00Z", "value": 9980,
+        "totals": [{"id": "Items", "value": 9980}],
+        "items": [{"id": "1", "productId": "9", "name": "Camiseta", "quantity": 2, "price": 4990, "sellingPrice": 4990}],
+        "clientProfileData": {"userProfileId": "u1"}, "storePreferencesData": {"currencyCode": "BRL"}}),
+    "campaigns": ("campaigns", 0, {"campaign_id": "cmp_cart_es", "event": "created",
+                                   "occurred_at": "2024-06-01T00:00:00Z", "name": "Carrito", "currency": "EUR"}),
+    "webhook envelope": ("whatsapp", None, webhook([status("wamid.1", "delivered", 1719316685)])),
+    "status": ("whatsapp", 0, {**status("wamid.1", "failed", 1719316685), "conversation": {"id": "c"},
+                               "pricing": {"billable": True}, "errors": [{"code": 131049, "title": "Not delivered"}]}),
+    "message": ("whatsapp", 1, {"from": "5511999990000", "id": "wamid.in1", "timestamp": "1719316685",
+                                "type": "button", "context": {"id": "wamid.1"}, "button": {"text": "Comprar"}}),
+}
+
+# What producers send instead of a value: other types, edge numbers, bad and edge instants,
+# nulls inside lists, and strings that only look like keywords.
+ODD_VALUES = [
+    None, "", " ", "x", "null", "wamid.2", 0, -1, 1, 2, 100000, 100001, 1.5, -0.5, 1e30, 10**11, 10**11 + 1,
+    2**63, 2**64 - 1, 10**25, True, False, [], {}, [1], ["x"], [None], [{}], [{"id": None}], [[{"id": "1"}]],
+    {"a": None}, {"id": "1"}, "2024-06-25T11:58:05Z", "2024-06-26T23:59:59Z", "2024-06-27T00:00:00Z",
+    "2024-06-26T23:59:59-03:00", "1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z",
+    "2024-13-01T00:00:00Z", "25/06/2024", "1719316685", "1719475200", "946684799", "0946684800",
+    "-1719316685", "1719316685.5", "17193166850000", "sent", "delivered", "read", "failed", "SENT", "created",
+    "paused", "whatsapp_business_account", "Whatsapp_business_account",
+]
+
+
+def _stream_fields(source: str, stream: int | None):
+    found = sources()[source]
+    if stream is None:
+        return found.envelope, contract(source).get("properties", {})
+    fields = found.streams[stream].fields
+    if found.streams[stream].item_path is None:
+        return fields, contract(source).get("properties", {})
+    return fields, contract(source)["$defs"]["status" if stream == 0 else "message"]["properties"]
+
+
+@st.composite
+def mutated(draw, document: dict) -> dict:
+    """`document` with a few keys removed or set to odd values, at the top or inside its lists."""
+    doc = json.loads(json.dumps(document))
+    for _ in range(draw(st.integers(0, 3))):
+        key = draw(st.sampled_from(sorted(doc) + ["unknown_key"]))
+        value = doc.get(key)
+        action = draw(st.sampled_from(["delete", "set", "inside"]))
+        if action == "delete":
+            doc.pop(key, None)
+        elif action == "set" or not isinstance(value, (list, dict)) or not value:
+            doc[key] = draw(st.sampled_from(ODD_VALUES))
+        else:
+            element = value[0] if isinstance(value, list) else value
+            if isinstance(element, dict) and element and draw(st.booleans()):
+                inner = draw(st.sampled_from(sorted(element)))
+                if draw(st.booleans()):
+                    element.pop(inner)
+                else:
+                    element[inner] = draw(st.sampled_from(ODD_VALUES))
+            elif isinstance(value, list):
+                value[0] = draw(st.sampled_from(ODD_VALUES))
+    return doc
+
+
+def _verdicts(con: duckdb.DuckDBPyConnection, source: str, stream: int | None, texts: list[str]) -> list[tuple]:
+    fields, props = _stream_fields(source, stream)
+    allowed = loader._allowed_values(fields, props)
+    con.execute("CREATE OR REPLACE TEMP TABLE docs (_path VARCHAR, _line_number BIGINT, _received_dt DATE, text VARCHAR)")
+    con.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)",
+                    [[f"{source}/dt={RECEIVED}/a.jsonl", n, RECEIVED, text] for n, text in enumerate(texts, 1)])
+    is_item = stream is not None and sources()[source].streams[stream].item_path is not None
+    first = loader._ITEM_REASON if is_item else loader._LINE_REASON
+    return con.execute(f"SELECT _line_number, quick_ok, reason, full_reason FROM "
+                       f"({loader._judged_sql('docs', 'text', fields, allowed, first, audit=True)}) "
+                       "ORDER BY _line_number").fetchall()
+
+
+@pytest.fixture(scope="module")
+def con():
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_valid_document_takes_the_quick_path(con, case):
+    source, stream, document = CASES[case]
+    [(_, quick_ok, reason, full_reason)] = _verdicts(con, source, stream, [json.dumps(document)])
+    assert (quick_ok, reason, full_reason) == (True, None, None)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_quick_test_never_changes_a_verdict(con, case):
+    source, stream, document = CASES[case]
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(mutated(document), min_size=1, max_size=25))
+    def check(documents):
+        texts = [json.dumps(d) for d in documents]
+        for line, quick_ok, reason, full_reason in _verdicts(con, source, stream, texts):
+            assert reason == full_reason, (texts[line - 1], quick_ok)
+            if quick_ok:
+                assert full_reason is None, texts[line - 1]
+
+    check()
+
+
+def test_generated_feeds_take_the_quick_path(tmp_path: Path, con):
+    """Nearly every line the generator writes passes the quick test; the ones that do not are its
+    deliberate quirks, which the full checks reject (a good row on the slow path is only slow)."""
+    from orchestration.generate import generate
+
+    landing = tmp_path / "landing"
+    generate(landing, start=date(2024, 6, 1), days=2, reminders_per_day=300, seed=5)
+    for source_name, source in sources().items():
+        lines = [line for path in sorted((landing / source_name).glob("dt=*/*.jsonl*"))
+                 for line in _read_text_lines(path)]
+        verdicts = _verdicts(con, source_name, 0 if source.streams[0].item_path is None else None, lines)
+        slow_but_good = [v for v in verdicts if not v[1] and v[3] is None]
+        assert len(slow_but_good) <= len(verdicts) * 0.002, (source_name, slow_but_good[:3])
+
+
+def _read_text_lines(path: Path) -> list[str]:
+    import gzip
+
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return [line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
