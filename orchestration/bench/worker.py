@@ -62,10 +62,10 @@ def parse_floor(landing: str, store_database: str) -> dict:
 def ingest(landing: str, database: str) -> dict:
     from orchestration.generate import SOURCES
     from orchestration.ingestion.loader import ensure_raw_tables, load_source
-    from orchestration.resources.warehouse import open_connection
+    from orchestration.resources.warehouse import MEMORY_LIMIT, open_connection
 
     started_all = time.perf_counter()
-    con = open_connection(database)
+    con = open_connection(database, memory_limit=MEMORY_LIMIT)  # as the raw assets open it
     ensure_raw_tables(con)
     per_source = {}
     for source in SOURCES:
@@ -82,11 +82,11 @@ def ingest(landing: str, database: str) -> dict:
 
 
 def engine_floor(database: str, script: str) -> dict:
-    from orchestration.resources.warehouse import open_connection
+    from orchestration.resources.warehouse import MEMORY_LIMIT, open_connection
 
     sql = Path(script).read_text()
     started = time.perf_counter()
-    con = open_connection(database)
+    con = open_connection(database, memory_limit=MEMORY_LIMIT)  # as dbt's profile has it
     con.execute(sql)
     con.close()
     seconds = time.perf_counter() - started

@@ -19,6 +19,8 @@ import dagster as dg
 import duckdb
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
+# DuckDB spills to disk past this; without it a large load may take 80% of the machine.
+MEMORY_LIMIT = "4GB"
 
 
 class WarehouseLockTimeout(RuntimeError):
@@ -69,8 +71,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file ($CAMPAIGNS_WAREHOUSE)."""
 
     database: str
-    # DuckDB spills to disk past this; without it a large load may take 80% of the machine.
-    memory_limit: str | None = "4GB"
+    memory_limit: str | None = MEMORY_LIMIT
     threads: int | None = None
     lock_timeout_seconds: float = 3600.0
 
