@@ -20,3 +20,16 @@ def landing(tmp_path: Path) -> Path:
 @pytest.fixture
 def warehouse_path(tmp_path: Path) -> str:
     return str(tmp_path / "warehouse.duckdb")
+
+
+@pytest.fixture
+def report_warehouse(tmp_path: Path):
+    """A warehouse holding only small hand-made marts (fake_sendgrid.small_marts): what the report
+    reads, without running the pipeline."""
+    from fake_sendgrid import small_marts
+    from orchestration.resources.warehouse import WarehouseResource
+
+    resource = WarehouseResource(database=str(tmp_path / "warehouse.duckdb"))
+    with resource.connect() as con:
+        small_marts(con)
+    return resource

@@ -7,19 +7,10 @@ from email import message_from_bytes, policy
 import duckdb
 import pytest
 
-from fake_sendgrid import add_conversion, add_daily_metrics, small_marts
+from fake_sendgrid import add_conversion, add_daily_metrics
 from orchestration.reporting.errors import ReportError
 from orchestration.reporting.service import send_report
 from orchestration.resources.mailer import MailerResource
-from orchestration.resources.warehouse import WarehouseResource
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    resource = WarehouseResource(database=str(tmp_path / "warehouse.duckdb"))
-    with resource.connect() as con:
-        small_marts(con)
-    return resource
 
 
 @pytest.fixture
@@ -27,9 +18,9 @@ def outbox(tmp_path):
     return tmp_path / "outbox"
 
 
-def send(warehouse, outbox, tmp_path, start="2024-06-25", end="2024-06-26", force=False, **mailer):
+def send(report_warehouse, outbox, tmp_path, start="2024-06-25", end="2024-06-26", force=False, **mailer):
     resource = MailerResource(**{"report_from": "reports@localhost", "outbox": str(outbox), **mailer})
-    return send_report(warehouse, resource, start, end, "ops@shop.example,ceo@shop.example", force,
+    return send_report(report_warehouse, resource, start, end, "ops@shop.example,ceo@shop.example", force,
                        reports_dir=tmp_path / "reports")
 
 
@@ -37,10 +28,10 @@ def read_eml(path):
     return message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
-def test_without_a_key_a_parseable_eml_lands_in_the_outbox(warehouse, outbox, tmp_path, monkeypatch):
+def test_without_a_key_a_parseable_eml_lands_in_the_outbox(report_warehouse, outbox, tmp_path, monkeypatch):
     monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
 
-    outcome = send(warehouse, outbox, tmp_path)
+    outcome = send(report_warehouse, outbox, tmp_path)
 
     emls = list(outbox.glob("*.eml"))
     assert outcome.status == "sent" and outcome.backend == "outbox"
@@ -66,29 +57,29 @@ def test_without_a_key_a_parseable_eml_lands_in_the_outbox(warehouse, outbox, tm
     assert not list(outbox.glob(".*"))  # no temp file left
 
 
-def test_values_from_the_data_are_html_escaped(warehouse, outbox, tmp_path):
-    with warehouse.connect() as con:
+def test_values_from_the_data_are_html_escaped(report_warehouse, outbox, tmp_path):
+    with report_warehouse.connect() as con:
         add_daily_metrics(con, "2024-06-26", campaign_id="cmp_x", currency="<script>", total_conversions=1,
                           total_conversion_value="1.00")
 
-    outcome = send(warehouse, outbox, tmp_path)
+    outcome = send(report_warehouse, outbox, tmp_path)
 
     html = read_eml(outbox / outcome.outbox_file).get_body(preferencelist=("html",)).get_content()
     assert "&lt;script&gt;" in html and "<script>" not in html
 
 
-def test_the_outbox_report_is_written_once_unless_forced(warehouse, outbox, tmp_path):
-    first = send(warehouse, outbox, tmp_path)
-    again = send(warehouse, outbox, tmp_path)
-    forced = send(warehouse, outbox, tmp_path, force=True)
+def test_the_outbox_report_is_written_once_unless_forced(report_warehouse, outbox, tmp_path):
+    first = send(report_warehouse, outbox, tmp_path)
+    again = send(report_warehouse, outbox, tmp_path)
+    forced = send(report_warehouse, outbox, tmp_path, force=True)
 
     assert (first.status, again.status, forced.status) == ("sent", "already_sent", "sent")
     assert again.outbox_file == first.outbox_file
     assert len(list(outbox.glob("*.eml"))) == 2
 
 
-def test_an_attachment_above_the_message_limit_is_zipped(warehouse, outbox, tmp_path):
-    with warehouse.connect() as con:
+def test_an_attachment_above_the_message_limit_is_zipped(report_warehouse, outbox, tmp_path):
+    with report_warehouse.connect() as con:
         add_conversion(con, "bulk", order_form_id="0" * 32, order_date="2024-06-25",
                        order_created_at="2024-06-25 20:00:00")
         con.execute("""
@@ -99,7 +90,7 @@ def test_an_attachment_above_the_message_limit_is_zipped(warehouse, outbox, tmp_
             WHERE conversion_id = 'bulk'
         """)
 
-    outcome = send(warehouse, outbox, tmp_path, max_message_bytes=300_000)
+    outcome = send(report_warehouse, outbox, tmp_path, max_message_bytes=300_000)
 
     csv_bytes = outcome.csv_path.read_bytes()
     assert len(csv_bytes) > 300_000
@@ -109,19 +100,19 @@ def test_an_attachment_above_the_message_limit_is_zipped(warehouse, outbox, tmp_
     assert archive.read("conversions_2024-06-25_2024-06-26.csv") == csv_bytes
 
 
-def test_a_report_too_large_even_zipped_is_refused_and_recorded(warehouse, outbox, tmp_path):
+def test_a_report_too_large_even_zipped_is_refused_and_recorded(report_warehouse, outbox, tmp_path):
     with pytest.raises(ReportError, match=r"MB even with its CSV zipped, above the 0 MB .*shorter date range"):
-        send(warehouse, outbox, tmp_path, max_message_bytes=1_000)
+        send(report_warehouse, outbox, tmp_path, max_message_bytes=1_000)
 
     assert not outbox.exists() or not list(outbox.iterdir())
-    con = duckdb.connect(warehouse.database, read_only=True)
+    con = duckdb.connect(report_warehouse.database, read_only=True)
     assert con.execute("SELECT status, error LIKE '%even with its CSV zipped%' "
                        "FROM raw.report_deliveries").fetchall() == [("failed", True)]
     con.close()
 
 
-def test_an_invalid_sender_is_refused_in_one_line(warehouse, outbox, tmp_path):
+def test_an_invalid_sender_is_refused_in_one_line(report_warehouse, outbox, tmp_path):
     with pytest.raises(ReportError, match=r"^invalid sender \(REPORT_FROM\) address 'reports@x\\r\\nBcc: y@z'"):
-        send(warehouse, outbox, tmp_path, report_from="reports@x\r\nBcc: y@z")
+        send(report_warehouse, outbox, tmp_path, report_from="reports@x\r\nBcc: y@z")
 
     assert not (tmp_path / "reports").exists()  # refused before any work

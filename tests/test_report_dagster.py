@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from fake_sendgrid import FakeSendGrid, Reply, sendgrid_errors, small_marts
+from fake_sendgrid import FakeSendGrid, Reply
 from orchestration.assets.reporting import (
     build_daily_schedule,
     conversions_report,
@@ -18,18 +18,9 @@ from orchestration.assets.reporting import (
 )
 from orchestration.reporting.report_range import ReportRange, previous_local_day
 from orchestration.resources.mailer import MailerResource
-from orchestration.resources.warehouse import WarehouseResource
 
 API_KEY = "SG.dagster-test-key.NeverInDagsterLogs-42"
 NEW_YORK = "America/New_York"
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    resource = WarehouseResource(database=str(tmp_path / "warehouse.duckdb"))
-    with resource.connect() as con:
-        small_marts(con)
-    return resource
 
 
 @pytest.fixture(autouse=True)
@@ -48,11 +39,11 @@ def fake(monkeypatch):
     server.stop()
 
 
-def definitions(warehouse, tmp_path, fake=None):
+def definitions(report_warehouse, tmp_path, fake=None):
     mailer = MailerResource(report_from="reports@shop.example", outbox=str(tmp_path / "outbox"),
                             sendgrid_host=fake.url if fake else None, backoff_base_seconds=0.01, max_attempts=2)
     return dg.Definitions(assets=[conversions_report], jobs=[send_report_job],
-                          resources={"warehouse": warehouse, "mailer": mailer})
+                          resources={"warehouse": report_warehouse, "mailer": mailer})
 
 
 def run(defs, run_config=None):
@@ -78,8 +69,8 @@ def range_config(start, end, **extra):
     return {"ops": {"conversions_report": {"config": {"start_date": start, "end_date": end, **extra}}}}
 
 
-def test_send_report_job_emails_the_range_once_and_describes_it(warehouse, tmp_path, fake):
-    defs = definitions(warehouse, tmp_path, fake)
+def test_send_report_job_emails_the_range_once_and_describes_it(report_warehouse, tmp_path, fake):
+    defs = definitions(report_warehouse, tmp_path, fake)
 
     first = run(defs, range_config("2024-06-25", "2024-06-26", recipients="a@x.com,b@y.com"))
     second = run(defs, range_config("2024-06-25", "2024-06-26", recipients="b@y.com,a@x.com"))
@@ -95,8 +86,8 @@ def test_send_report_job_emails_the_range_once_and_describes_it(warehouse, tmp_p
     assert fake.requests[0].json["personalizations"][0]["to"] == [{"email": "a@x.com"}, {"email": "b@y.com"}]
 
 
-def test_a_failed_run_is_recorded_and_its_retry_sends_exactly_once(warehouse, tmp_path, fake):
-    defs = definitions(warehouse, tmp_path, fake)
+def test_a_failed_run_is_recorded_and_its_retry_sends_exactly_once(report_warehouse, tmp_path, fake):
+    defs = definitions(report_warehouse, tmp_path, fake)
     fake.reply(Reply(500), Reply(500))
 
     failed = run(defs, range_config("2024-06-25", "2024-06-25"))
@@ -111,15 +102,15 @@ def test_a_failed_run_is_recorded_and_its_retry_sends_exactly_once(warehouse, tm
 
     assert retried.success and metadata(retried)["delivery_status"] == "sent"
     assert len(fake.requests) == 3
-    con = duckdb.connect(warehouse.database, read_only=True)
+    con = duckdb.connect(report_warehouse.database, read_only=True)
     assert con.execute("SELECT status, attempts FROM raw.report_deliveries ORDER BY started_at").fetchall() == [
         ("failed", 2), ("sent", 1)]
     con.close()
 
 
-def test_without_run_config_it_sends_yesterday_to_report_recipients(warehouse, tmp_path):
+def test_without_run_config_it_sends_yesterday_to_report_recipients(report_warehouse, tmp_path):
     before = previous_local_day(datetime.now(timezone.utc), NEW_YORK)
-    result = run(definitions(warehouse, tmp_path))
+    result = run(definitions(report_warehouse, tmp_path))
     after = previous_local_day(datetime.now(timezone.utc), NEW_YORK)
 
     assert result.success
@@ -130,8 +121,8 @@ def test_without_run_config_it_sends_yesterday_to_report_recipients(warehouse, t
     assert eml["To"] == "team@shop.example"
 
 
-def test_a_bad_date_in_run_config_fails_the_run_in_one_line(warehouse, tmp_path):
-    result = run(definitions(warehouse, tmp_path), range_config("2024-06-31", None))
+def test_a_bad_date_in_run_config_fails_the_run_in_one_line(report_warehouse, tmp_path):
+    result = run(definitions(report_warehouse, tmp_path), range_config("2024-06-31", None))
 
     assert "start_date must be a date as YYYY-MM-DD, got '2024-06-31'" in failure_message(result)
 
@@ -155,8 +146,8 @@ def test_the_schedule_asks_for_the_previous_local_day_across_dst(tick, expected_
     assert schedule.cron_schedule == "0 6 * * *" and schedule.execution_timezone == NEW_YORK
 
 
-def test_the_scheduled_run_sends_the_previous_day(warehouse, tmp_path):
-    defs = definitions(warehouse, tmp_path)
+def test_the_scheduled_run_sends_the_previous_day(report_warehouse, tmp_path):
+    defs = definitions(report_warehouse, tmp_path)
     schedule = build_daily_schedule(send_report_job, NEW_YORK)
     tick = datetime(2024, 6, 26, 6, 0, tzinfo=ZoneInfo(NEW_YORK))
 
@@ -169,10 +160,10 @@ def test_the_scheduled_run_sends_the_previous_day(warehouse, tmp_path):
     assert described["rows"] == 2
 
 
-def test_run_config_helper_matches_the_job(warehouse, tmp_path):
+def test_run_config_helper_matches_the_job(report_warehouse, tmp_path):
     config = report_run_config(ReportRange.resolve("2024-06-26", None, NEW_YORK), "a@x.com", force=True)
 
-    result = run(definitions(warehouse, tmp_path), config)
+    result = run(definitions(report_warehouse, tmp_path), config)
 
     assert result.success and metadata(result)["rows"] == 1
 

@@ -7,11 +7,10 @@ import time
 import duckdb
 import pytest
 
-from fake_sendgrid import FakeSendGrid, Reply, add_conversion, sendgrid_errors, small_marts
+from fake_sendgrid import FakeSendGrid, Reply, add_conversion, sendgrid_errors
 from orchestration.reporting.errors import DeliveryError, ReportArgumentError
 from orchestration.reporting.service import send_report
 from orchestration.resources.mailer import MailerResource
-from orchestration.resources.warehouse import WarehouseResource
 
 API_KEY = "SG.test-key-AbCdEf0123.ShouldNeverBeSeen-987"
 
@@ -21,14 +20,6 @@ def fake():
     server = FakeSendGrid().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    resource = WarehouseResource(database=str(tmp_path / "warehouse.duckdb"))
-    with resource.connect() as con:
-        small_marts(con)
-    return resource
 
 
 @pytest.fixture(autouse=True)
@@ -43,13 +34,13 @@ def mailer(fake, tmp_path, **overrides):
     return MailerResource(**config)
 
 
-def send(warehouse, fake, tmp_path, recipients="b@y.com, A@x.com", force=False, **overrides):
-    return send_report(warehouse, mailer(fake, tmp_path, **overrides), "2024-06-25", "2024-06-26",
+def send(report_warehouse, fake, tmp_path, recipients="b@y.com, A@x.com", force=False, **overrides):
+    return send_report(report_warehouse, mailer(fake, tmp_path, **overrides), "2024-06-25", "2024-06-26",
                        recipients, force, reports_dir=tmp_path / "reports", timezone="America/Sao_Paulo")
 
 
-def deliveries(warehouse):
-    con = duckdb.connect(warehouse.database, read_only=True)
+def deliveries(report_warehouse):
+    con = duckdb.connect(report_warehouse.database, read_only=True)
     try:
         return con.execute("SELECT status, attempts, backend, recipients, sendgrid_message_id, error, forced "
                            "FROM raw.report_deliveries ORDER BY started_at").fetchall()
@@ -57,8 +48,8 @@ def deliveries(warehouse):
         con.close()
 
 
-def test_request_carries_recipients_sender_subject_bodies_and_the_csv(warehouse, fake, tmp_path):
-    outcome = send(warehouse, fake, tmp_path)
+def test_request_carries_recipients_sender_subject_bodies_and_the_csv(report_warehouse, fake, tmp_path):
+    outcome = send(report_warehouse, fake, tmp_path)
 
     assert len(fake.requests) == 1
     request = fake.requests[0]
@@ -84,65 +75,65 @@ def test_request_carries_recipients_sender_subject_bodies_and_the_csv(warehouse,
     assert outcome.status == "sent" and outcome.backend == "sendgrid"
     assert outcome.sendgrid_message_id == "fake-message-1"
     assert outcome.recipients == ("a@x.com", "b@y.com") and outcome.rows == 3
-    assert deliveries(warehouse) == [("sent", 1, "sendgrid", "a@x.com,b@y.com", "fake-message-1", None, False)]
+    assert deliveries(report_warehouse) == [("sent", 1, "sendgrid", "a@x.com,b@y.com", "fake-message-1", None, False)]
 
 
-def test_too_many_requests_waits_for_retry_after_then_sends(warehouse, fake, tmp_path):
+def test_too_many_requests_waits_for_retry_after_then_sends(report_warehouse, fake, tmp_path):
     fake.reply(Reply(429, {"Retry-After": "1"}, sendgrid_errors("too many requests")))
 
-    outcome = send(warehouse, fake, tmp_path)
+    outcome = send(report_warehouse, fake, tmp_path)
 
     assert len(fake.requests) == 2
     assert fake.requests[1].received_at - fake.requests[0].received_at >= 0.95  # not the 0.01s backoff
     assert outcome.status == "sent" and outcome.attempts == 2
-    assert deliveries(warehouse)[0][:2] == ("sent", 2)
+    assert deliveries(report_warehouse)[0][:2] == ("sent", 2)
 
 
-def test_server_errors_exhausted_fail_clearly_and_the_next_run_sends_once(warehouse, fake, tmp_path):
+def test_server_errors_exhausted_fail_clearly_and_the_next_run_sends_once(report_warehouse, fake, tmp_path):
     fake.reply(Reply(500), Reply(503), Reply(502))
 
     with pytest.raises(DeliveryError) as failure:
-        send(warehouse, fake, tmp_path, max_attempts=3)
+        send(report_warehouse, fake, tmp_path, max_attempts=3)
 
     message = str(failure.value)
     assert message == "SendGrid failed 3 times, the last with 502 Bad Gateway; giving up"
     assert len(fake.requests) == 3
-    assert deliveries(warehouse) == [("failed", 3, "sendgrid", "a@x.com,b@y.com", None, message, False)]
+    assert deliveries(report_warehouse) == [("failed", 3, "sendgrid", "a@x.com,b@y.com", None, message, False)]
 
-    outcome = send(warehouse, fake, tmp_path, max_attempts=3)
+    outcome = send(report_warehouse, fake, tmp_path, max_attempts=3)
 
     assert outcome.status == "sent" and len(fake.requests) == 4
-    assert [row[0] for row in deliveries(warehouse)] == ["failed", "sent"]
+    assert [row[0] for row in deliveries(report_warehouse)] == ["failed", "sent"]
 
 
-def test_unauthorized_fails_at_once_with_a_clear_message(warehouse, fake, tmp_path):
+def test_unauthorized_fails_at_once_with_a_clear_message(report_warehouse, fake, tmp_path):
     fake.reply(Reply(401, {"Content-Type": "application/json"},
                      sendgrid_errors("The provided authorization grant is invalid, expired, or revoked")))
 
     with pytest.raises(DeliveryError) as failure:
-        send(warehouse, fake, tmp_path)
+        send(report_warehouse, fake, tmp_path)
 
     assert str(failure.value) == ("SendGrid rejected the request (401 Unauthorized): The provided "
                                   "authorization grant is invalid, expired, or revoked; check SENDGRID_API_KEY")
     assert len(fake.requests) == 1
-    assert deliveries(warehouse)[0][:2] == ("failed", 1)
+    assert deliveries(report_warehouse)[0][:2] == ("failed", 1)
 
 
-def test_bad_request_is_not_retried(warehouse, fake, tmp_path):
+def test_bad_request_is_not_retried(report_warehouse, fake, tmp_path):
     fake.reply(Reply(400, {}, sendgrid_errors("The from address does not match a verified Sender Identity.")))
 
     with pytest.raises(DeliveryError, match=r"^SendGrid rejected the request \(400 Bad Request\): The from "):
-        send(warehouse, fake, tmp_path)
+        send(report_warehouse, fake, tmp_path)
 
     assert len(fake.requests) == 1
 
 
-def test_timeouts_are_retried_then_fail_naming_the_timeout(warehouse, fake, tmp_path):
+def test_timeouts_are_retried_then_fail_naming_the_timeout(report_warehouse, fake, tmp_path):
     fake.reply(Reply(202, delay=1.5), Reply(202, delay=1.5))
 
     started = time.monotonic()
     with pytest.raises(DeliveryError) as failure:
-        send(warehouse, fake, tmp_path, timeout_seconds=0.3, max_attempts=2)
+        send(report_warehouse, fake, tmp_path, timeout_seconds=0.3, max_attempts=2)
 
     assert time.monotonic() - started < 2.5  # two 0.3s timeouts, not two 1.5s waits
     assert str(failure.value) == (f"SendGrid failed 2 times, the last with no answer from {fake.url} "
@@ -150,50 +141,50 @@ def test_timeouts_are_retried_then_fail_naming_the_timeout(warehouse, fake, tmp_
     assert len(fake.requests) == 2
 
 
-def test_a_timeout_then_an_answer_sends(warehouse, fake, tmp_path):
+def test_a_timeout_then_an_answer_sends(report_warehouse, fake, tmp_path):
     fake.reply(Reply(202, delay=1.0))
 
-    outcome = send(warehouse, fake, tmp_path, timeout_seconds=0.3)
+    outcome = send(report_warehouse, fake, tmp_path, timeout_seconds=0.3)
 
     assert outcome.status == "sent" and outcome.attempts == 2 and len(fake.requests) == 2
 
 
-def test_retry_after_beyond_the_budget_gives_up_without_waiting(warehouse, fake, tmp_path):
+def test_retry_after_beyond_the_budget_gives_up_without_waiting(report_warehouse, fake, tmp_path):
     fake.reply(Reply(429, {"Retry-After": "3600"}))
 
     started = time.monotonic()
     with pytest.raises(DeliveryError, match="would pass the 60s retry budget"):
-        send(warehouse, fake, tmp_path, retry_budget_seconds=60)
+        send(report_warehouse, fake, tmp_path, retry_budget_seconds=60)
 
     assert time.monotonic() - started < 5 and len(fake.requests) == 1
 
 
-def test_the_same_report_is_not_sent_twice(warehouse, fake, tmp_path):
-    first = send(warehouse, fake, tmp_path)
-    again = send(warehouse, fake, tmp_path, recipients="a@x.com,b@y.com")
+def test_the_same_report_is_not_sent_twice(report_warehouse, fake, tmp_path):
+    first = send(report_warehouse, fake, tmp_path)
+    again = send(report_warehouse, fake, tmp_path, recipients="a@x.com,b@y.com")
 
     assert len(fake.requests) == 1
     assert again.status == "already_sent"
     assert again.delivery_id == first.delivery_id and again.sendgrid_message_id == "fake-message-1"
-    assert len(deliveries(warehouse)) == 1
+    assert len(deliveries(report_warehouse)) == 1
 
 
-def test_force_sends_the_same_report_again(warehouse, fake, tmp_path):
-    send(warehouse, fake, tmp_path)
-    forced = send(warehouse, fake, tmp_path, force=True)
+def test_force_sends_the_same_report_again(report_warehouse, fake, tmp_path):
+    send(report_warehouse, fake, tmp_path)
+    forced = send(report_warehouse, fake, tmp_path, force=True)
 
     assert forced.status == "sent" and forced.sendgrid_message_id == "fake-message-2"
     assert len(fake.requests) == 2
-    assert [(row[0], row[6]) for row in deliveries(warehouse)] == [("sent", False), ("sent", True)]
+    assert [(row[0], row[6]) for row in deliveries(report_warehouse)] == [("sent", False), ("sent", True)]
 
 
-def test_new_content_or_other_recipients_are_a_new_report(warehouse, fake, tmp_path):
-    send(warehouse, fake, tmp_path)
-    with warehouse.connect() as con:
+def test_new_content_or_other_recipients_are_a_new_report(report_warehouse, fake, tmp_path):
+    send(report_warehouse, fake, tmp_path)
+    with report_warehouse.connect() as con:
         add_conversion(con, "g9", order_form_id="d" * 32, order_created_at="2024-06-26 11:00:00",
                        order_date="2024-06-26")
-    send(warehouse, fake, tmp_path)
-    send(warehouse, fake, tmp_path, recipients="a@x.com")
+    send(report_warehouse, fake, tmp_path)
+    send(report_warehouse, fake, tmp_path, recipients="a@x.com")
 
     assert len(fake.requests) == 3
 
@@ -205,28 +196,28 @@ def test_new_content_or_other_recipients_are_a_new_report(warehouse, fake, tmp_p
     ("a@x.com,not-an-address", "not-an-address"),
     ("", "no recipients"),
 ])
-def test_bad_recipient_is_refused_before_anything_is_sent(warehouse, fake, tmp_path, recipients, named):
+def test_bad_recipient_is_refused_before_anything_is_sent(report_warehouse, fake, tmp_path, recipients, named):
     with pytest.raises(ReportArgumentError) as failure:
-        send(warehouse, fake, tmp_path, recipients=recipients)
+        send(report_warehouse, fake, tmp_path, recipients=recipients)
 
     message = str(failure.value)
     assert named in message and "\n" not in message and "\r" not in message
     assert fake.requests == []
 
 
-def test_the_api_key_never_shows_in_logs_errors_or_the_ledger(warehouse, fake, tmp_path, caplog, capfd):
+def test_the_api_key_never_shows_in_logs_errors_or_the_ledger(report_warehouse, fake, tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)  # the HTTP client logs request headers at debug level
     errors = []
-    send(warehouse, fake, tmp_path)
+    send(report_warehouse, fake, tmp_path)
     # A proxy that echoes the request's headers back in its error body.
     fake.reply(Reply(503, {"X-Echo": f"Bearer {API_KEY}"}, sendgrid_errors(f"Authorization: Bearer {API_KEY}")),
                Reply(401, {}, sendgrid_errors(f"bad key {API_KEY}")))
     with pytest.raises(DeliveryError) as failure:
-        send(warehouse, fake, tmp_path, force=True)
+        send(report_warehouse, fake, tmp_path, force=True)
     errors.append(failure.value)
     fake.reply(Reply(202, delay=1.0), Reply(202, delay=1.0))
     with pytest.raises(DeliveryError) as failure:
-        send(warehouse, fake, tmp_path, force=True, timeout_seconds=0.2, max_attempts=2)
+        send(report_warehouse, fake, tmp_path, force=True, timeout_seconds=0.2, max_attempts=2)
     errors.append(failure.value)
 
     assert any("HEADERS" in record.getMessage() for record in caplog.records)  # the client did log
@@ -234,7 +225,7 @@ def test_the_api_key_never_shows_in_logs_errors_or_the_ledger(warehouse, fake, t
     seen = [record.getMessage() for record in caplog.records] + [caplog.text]
     seen += [str(error) for error in errors] + [repr(error) for error in errors]
     seen += [repr(error.__cause__) + repr(error.__context__) for error in errors]
-    seen += [str(row) for row in deliveries(warehouse)]
+    seen += [str(row) for row in deliveries(report_warehouse)]
     out, err = capfd.readouterr()
     seen += [out, err]
     for text in seen:
