@@ -3,6 +3,10 @@
 landing files -> raw assets (assets/ingestion.py) -> dbt staging, intermediate and marts
 (assets/transformation.py, dbt_project/models/) -> the BI copy (assets/publishing.py) -> the
 conversions report and its email (assets/reporting.py).
+
+Every process that serves the code location (webserver, daemon, each run) imports this module,
+so it imports only what defining the assets needs: DuckDB, the SendGrid client and the report
+path are imported inside the steps that use them.
 """
 
 import dagster as dg

@@ -8,9 +8,7 @@ twice. Bad lines go to `raw.rejected_records` with a reason; the rest of the fil
 
 import dagster as dg
 
-from orchestration.ingestion import health
 from orchestration.ingestion.contracts import contract, sources
-from orchestration.ingestion.loader import load_source
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import WarehouseResource
 from orchestration.run_window import RunWindow
@@ -45,6 +43,11 @@ def _raw_asset(source_name: str) -> dg.AssetsDefinition:
 
     @dg.multi_asset(name=f"load_{source_name}", specs=specs, check_specs=check_specs, pool=WAREHOUSE_POOL)
     def load(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZone):
+        # The loader and the checks run DuckDB: imported when a load runs, not when the code
+        # location loads (see orchestration/definitions.py).
+        from orchestration.ingestion import health
+        from orchestration.ingestion.loader import load_source
+
         landing.check_exists()
         window = RunWindow.from_tags(context.run.tags)
         with warehouse.connect() as con:

@@ -13,7 +13,6 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration.reporting.report_range import ReportRange, previous_local_day
-from orchestration.reporting.service import send_report
 from orchestration.resources.mailer import MailerResource
 from orchestration.resources.warehouse import WarehouseResource
 from orchestration.settings import load_settings
@@ -60,6 +59,10 @@ def conversions_report(
     (one row per attributed purchase, SPEC section 4), emailed with the range's campaign totals
     through SendGrid or to the outbox, once per content and recipients (the delivery ledger is
     `raw.report_deliveries`)."""
+    # The report path (DuckDB, the mailer) is imported when a report runs, not when the code
+    # location loads (see orchestration/definitions.py).
+    from orchestration.reporting.service import send_report
+
     settings = load_settings()
     outcome = send_report(
         warehouse, mailer, config.start_date, config.end_date,

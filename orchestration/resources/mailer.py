@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
@@ -20,8 +21,10 @@ from orchestration.reporting.errors import DeliveryError
 from orchestration.reporting.message import SENDGRID_MAX_MESSAGE_BYTES, ReportEmail
 from orchestration.reporting.outbox import write_to_outbox
 from orchestration.reporting.recipients import validate_address
-from orchestration.reporting.sendgrid_delivery import RetryPolicy, send_with_sendgrid
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestration.reporting.sendgrid_delivery import RetryPolicy
 
 API_KEY_VARIABLE = "SENDGRID_API_KEY"
 SENDGRID = "sendgrid"
@@ -73,6 +76,9 @@ class MailerResource(dg.ConfigurableResource):
         return SENDGRID if os.environ.get(API_KEY_VARIABLE, "").strip() else OUTBOX
 
     def retry_policy(self) -> RetryPolicy:
+        # The SendGrid client (and the cryptography it imports) loads only when a mail is sent.
+        from orchestration.reporting.sendgrid_delivery import RetryPolicy
+
         return RetryPolicy(
             max_attempts=self.max_attempts,
             backoff_base_seconds=self.backoff_base_seconds,
@@ -92,6 +98,8 @@ class MailerResource(dg.ConfigurableResource):
         api_key = os.environ.get(API_KEY_VARIABLE, "")
         if not api_key.strip():
             raise DeliveryError(f"{API_KEY_VARIABLE} was unset while the report was being sent")
+        from orchestration.reporting.sendgrid_delivery import send_with_sendgrid
+
         accepted = send_with_sendgrid(email, sender, recipients, api_key=api_key,
                                       host=self.sendgrid_host, policy=self.retry_policy(), log=log)
         return Delivery(backend=SENDGRID, attempts=accepted.attempts,

@@ -14,9 +14,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
+
+if TYPE_CHECKING:
+    import duckdb
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
 # DuckDB spills to disk past this; without it a large load may take 80% of the machine.
@@ -52,6 +55,9 @@ def writer_lock(database: str, timeout_seconds: float) -> Iterator[None]:
 
 def open_connection(database: str, memory_limit: str | None = None, threads: int | None = None,
                     read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    # Imported here: loading the code location needs no engine (DuckDB's import costs ~0.2 s).
+    import duckdb
+
     if not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, str | int | bool] = {}
