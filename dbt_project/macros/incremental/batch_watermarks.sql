@@ -9,7 +9,10 @@
       - until_batch(): what its inputs have absorbed: the raw clock for views over raw, the
         watermark of an incremental parent. A model never claims more than its parents, so a
         partial run (a Dagster subset, a failure) is caught up by the next one.
-    The post-hook records until_batch() in the same transaction as the model's rows. -#}
+    The post-hook records until_batch() in the same transaction as the model's rows.
+
+    The staging tables (meta `watermark: raw_batches`) only absorb raw batches: their content
+    depends on neither the settings nor a window of days, so their watermark ignores both. -#}
 
 {% macro batch_watermarks_table() -%}
     intermediate.batch_watermarks
@@ -33,10 +36,21 @@
     {{ return(settings | replace("'", "''")) }}
 {%- endmacro %}
 
-{% macro _watermark_of(schema, identifier) -%}
+{#- True for a model whose watermark counts raw batches only (the staging tables). -#}
+{% macro _watermark_is_raw_batches(node) -%}
+    {%- set meta = ((node or {}).get('config') or {}).get('meta') or {} -%}
+    {{ return(meta.get('watermark') == 'raw_batches') }}
+{%- endmacro %}
+
+{#- The settings a node's watermark is valid for: none for the staging tables. -#}
+{% macro _watermark_settings_of(node) -%}
+    {{ return('' if _watermark_is_raw_batches(node) else watermark_settings()) }}
+{%- endmacro %}
+
+{% macro _watermark_of(schema, identifier, settings) -%}
     {{ return("(select coalesce(max(batch_id), -1) from " ~ batch_watermarks_table()
               ~ " where model_name = '" ~ schema ~ "." ~ identifier ~ "'"
-              ~ " and settings = '" ~ watermark_settings() ~ "')") }}
+              ~ " and settings = '" ~ settings ~ "')") }}
 {%- endmacro %}
 
 {#- The newest batch loaded into any raw table (tables whose meta names a batch_column). -#}
@@ -65,7 +79,7 @@
         {{ return(raw_batch_clock()) }}
     {%- endif -%}
     {%- if node.config.materialized == 'incremental' -%}
-        {{ return(_watermark_of(node.schema, node.alias or node.name)) }}
+        {{ return(_watermark_of(node.schema, node.alias or node.name, _watermark_settings_of(node))) }}
     {%- endif -%}
     {#- Views and ephemerals are as fresh as their inputs. -#}
     {{ return(_least_watermark(node.depends_on.nodes)) }}
@@ -84,7 +98,7 @@
 
 {#- The last batch this model has absorbed; -1: none (recompute every key). -#}
 {% macro since_batch() -%}
-    {{ return(_watermark_of(this.schema, this.identifier)) }}
+    {{ return(_watermark_of(this.schema, this.identifier, _watermark_settings_of(model))) }}
 {%- endmacro %}
 
 {#- The newest batch this model can absorb now: the least of what its inputs have absorbed. -#}
@@ -101,13 +115,14 @@
 {#- Post-hook of every model (a no-op but for incremental ones): record what the model absorbed,
     in the same transaction as its rows. A run restricted to a window of days has not absorbed
     the batches' changes outside the window: it never raises the watermark, and a restricted
-    full build drops it (the next unrestricted run recomputes everything). -#}
+    full build drops it (the next unrestricted run recomputes everything). A staging table
+    absorbs whole batches whatever the window: it always records them. -#}
 {% macro record_batch_watermark() -%}
     {%- if model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
     {%- set name = this.schema ~ '.' ~ this.identifier -%}
-    {%- if not date_window_is_set() -%}
+    {%- if not date_window_is_set() or _watermark_is_raw_batches(model) -%}
         insert or replace into {{ batch_watermarks_table() }} (model_name, batch_id, settings, recorded_at)
-        select '{{ name }}', {{ until_batch() }}, '{{ watermark_settings() }}', cast(now() as timestamp)
+        select '{{ name }}', {{ until_batch() }}, '{{ _watermark_settings_of(model) }}', cast(now() as timestamp)
     {%- elif is_incremental() -%}
         update {{ batch_watermarks_table() }}
         set batch_id = least(batch_id, {{ until_batch() }})

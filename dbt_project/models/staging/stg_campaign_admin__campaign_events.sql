@@ -1,5 +1,7 @@
+{{ config(materialized='view') }}
+
 -- One row per campaign admin event (created, edited, paused, resumed); an event delivered twice
--- is kept once.
+-- is kept once. A view, unlike the other staging models: a handful of rows, read by one model.
 with source as (
 
     select * from {{ source('raw', 'campaign_events') }}

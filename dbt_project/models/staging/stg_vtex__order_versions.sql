@@ -1,20 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_keys_in_new_batches(source('raw', 'orders'), {'order_id': 'order_id', 'last_changed_at': 'last_change'}) }}"
+    )
+}}
+
 -- One row per version of a VTEX order (order_id, last_changed_at). An order is re-sent whenever
 -- it changes; the same version delivered twice is kept once (the last copy loaded).
-with source as (
+-- Incremental (docs/decisions.md, "Staging tables"): the versions of the new raw batches
+-- replace the copies of the same versions already here (the pre-hook deletes them), as the
+-- new batches hold the later copies.
+{% set source_rows -%}
+    (
+        select
+            order_id, order_group, sequence, order_form_id, status, creation_date, last_change,
+            value, client_profile_data, store_preferences_data, items, _batch_id, _file, _line_number
+        from {{ source('raw', 'orders') }}
+        {% if is_incremental() -%} where {{ in_new_batches() }} {%- endif %}
+    )
+{%- endset %}
 
-    select * from {{ source('raw', 'orders') }}
+with last_copies as (
 
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by order_id, last_change
-            order by _batch_id desc, _file desc, _line_number desc
-        ) as copy_number
-    from source
+    {{ first_copies(source_rows, ['order_id', 'last_change'],
+                    copy_order='_batch_id desc, _file desc, _line_number desc') }}
 
 )
 
@@ -31,5 +42,4 @@ select
     {{ json_text('store_preferences_data', '$.currencyCode') }} as currency,
     items,
     _batch_id
-from ranked
-where copy_number = 1
+from last_copies
