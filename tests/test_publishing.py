@@ -1,8 +1,12 @@
-"""The BI copy: a whole new version of the marts swapped in atomically."""
+"""The BI copy: a whole new version of the marts swapped in atomically, reusing the unchanged marts."""
 
+import dagster as dg
 import duckdb
+import pytest
 
+from orchestration.assets.publishing import PublishFolder, build_publish_asset
 from orchestration.publishing import VERSIONS_KEPT, publish_marts
+from orchestration.resources.warehouse import WarehouseResource
 
 
 def make_marts(path, rows):
@@ -41,3 +45,169 @@ def test_new_publication_replaces_the_old_while_an_open_reader_keeps_its_version
     new_reader = duckdb.connect(str(tmp_path / "publish" / "bi.duckdb"), read_only=True)
     assert new_reader.execute("SELECT count(*) FROM marts.fct_conversions").fetchone()[0] == 3
     assert len(list((tmp_path / "publish" / "versions").iterdir())) == VERSIONS_KEPT
+
+
+def publish(con, root):
+    return publish_marts(con, str(root))
+
+
+def current(root, name):
+    return (root / "current" / name).resolve()
+
+
+def make_two_marts(path):
+    con = make_marts(path, 4)
+    con.execute("CREATE TABLE marts.dim_campaigns AS SELECT 'cmp_' || i AS campaign_id, 'active' AS status FROM range(3) t(i)")
+    return con
+
+
+def test_a_changed_mart_is_exported_again_and_an_unchanged_one_reused_from_the_previous_version(tmp_path):
+    con = make_two_marts(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    first = publish(con, root)
+    first_conversions = current(root, "fct_conversions.parquet")
+    old_reader = duckdb.connect(str(root / "bi.duckdb"), read_only=True)
+
+    con.execute("UPDATE marts.dim_campaigns SET status = 'paused' WHERE campaign_id = 'cmp_1'")
+    second = publish(con, root)
+
+    assert (first.copied, first.reused) == (("dim_campaigns", "fct_conversions"), ())
+    assert (second.copied, second.reused, second.snapshot) == (("dim_campaigns",), ("fct_conversions",), "patched")
+    # The unchanged mart's Parquet file is the previous version's, not a copy of it.
+    assert current(root, "fct_conversions.parquet").stat().st_ino == first_conversions.stat().st_ino
+    parquet = current(root, "dim_campaigns.parquet")
+    assert duckdb.connect().execute(f"SELECT status FROM '{parquet}' WHERE campaign_id = 'cmp_1'").fetchone()[0] == "paused"
+    reader = duckdb.connect(str(root / "bi.duckdb"), read_only=True)
+    assert reader.execute("SELECT status FROM marts.dim_campaigns WHERE campaign_id = 'cmp_1'").fetchone()[0] == "paused"
+    assert reader.execute("SELECT sum(order_total) FROM marts.fct_conversions").fetchone()[0] == 9
+    assert old_reader.execute("SELECT status FROM marts.dim_campaigns WHERE campaign_id = 'cmp_1'").fetchone()[0] == "active"
+
+
+def test_nothing_changed_makes_a_version_of_the_previous_files(tmp_path):
+    con = make_two_marts(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+    snapshot = current(root, "bi.duckdb")
+
+    again = publish(con, root)
+
+    assert (again.copied, again.reused, again.snapshot) == ((), ("dim_campaigns", "fct_conversions"), "linked")
+    assert current(root, "bi.duckdb") != snapshot and current(root, "bi.duckdb").stat().st_ino == snapshot.stat().st_ino
+    assert again.tables == {"dim_campaigns": 3, "fct_conversions": 4}
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE marts.fct_conversions SET order_total = order_total + 0.01 WHERE conversion_id = 'c2'",
+    # The same rows, values and sums, but two conversions swap their totals.
+    "UPDATE marts.fct_conversions SET order_total = CASE conversion_id WHEN 'c1' THEN 3.0 ELSE 1.5 END "
+    "WHERE conversion_id IN ('c1', 'c2')",
+    # The same row count: one row replaced by a copy of another.
+    "UPDATE marts.fct_conversions SET conversion_id = 'c0', order_total = 0 WHERE conversion_id = 'c3'",
+    "UPDATE marts.fct_conversions SET order_total = NULL WHERE conversion_id = 'c0'",
+    "INSERT INTO marts.fct_conversions VALUES ('c0', 0)",
+    "DELETE FROM marts.fct_conversions WHERE conversion_id = 'c3'",
+    # The same values under another type, or another name.
+    "ALTER TABLE marts.fct_conversions ALTER order_total TYPE DECIMAL(18,3)",
+    "ALTER TABLE marts.fct_conversions RENAME order_total TO order_value",
+    "ALTER TABLE marts.fct_conversions ADD COLUMN currency VARCHAR",
+])
+def test_any_change_to_a_mart_republishes_it(tmp_path, change):
+    con = make_two_marts(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+
+    con.execute(change)
+    publication = publish(con, root)
+
+    assert publication.copied == ("fct_conversions",)
+    expected = con.execute("SELECT * FROM marts.fct_conversions ORDER BY ALL").fetchall()
+    reader = duckdb.connect(str(root / "bi.duckdb"), read_only=True)
+    assert reader.execute("SELECT * FROM marts.fct_conversions ORDER BY ALL").fetchall() == expected
+    parquet = current(root, "fct_conversions.parquet")
+    assert duckdb.connect().execute(f"SELECT * FROM '{parquet}' ORDER BY ALL").fetchall() == expected
+
+
+def test_a_mart_added_or_dropped_in_the_warehouse_is_added_to_or_dropped_from_the_copy(tmp_path):
+    con = make_two_marts(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+
+    con.execute("DROP TABLE marts.dim_campaigns")
+    con.execute("CREATE TABLE marts.mart_daily_campaign_metrics AS SELECT DATE '2024-06-25' AS metric_date")
+    publication = publish(con, root)
+
+    assert (publication.copied, publication.reused) == (("mart_daily_campaign_metrics",), ("fct_conversions",))
+    reader = duckdb.connect(str(root / "bi.duckdb"), read_only=True)
+    assert [name for (name,) in reader.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()] == [
+        "fct_conversions", "mart_daily_campaign_metrics"]
+    assert sorted(p.name for p in (root / "current").iterdir() if p.suffix == ".parquet") == [
+        "fct_conversions.parquet", "mart_daily_campaign_metrics.parquet"]
+
+
+def test_a_change_to_most_rows_writes_a_new_snapshot_and_the_patched_one_keeps_its_size(tmp_path):
+    con = make_marts(str(tmp_path / "w.duckdb"), 200_000)
+    con.execute("CREATE TABLE marts.dim_campaigns AS SELECT 'cmp_' || i AS campaign_id FROM range(3) t(i)")
+    root = tmp_path / "publish"
+    publish(con, root)
+    sizes = []
+    for day in range(4):
+        con.execute("INSERT INTO marts.dim_campaigns VALUES (?)", [f"new_{day}"])
+        patched = publish(con, root)
+        sizes.append(current(root, "bi.duckdb").stat().st_size)
+        assert (patched.copied, patched.snapshot) == (("dim_campaigns",), "patched")
+
+    con.execute("UPDATE marts.fct_conversions SET order_total = order_total + 1")
+    written = publish(con, root)
+
+    assert (written.copied, written.snapshot) == (("fct_conversions",), "written")
+    # Dropped tables' blocks are reused: patching does not grow the file.
+    assert max(sizes) == min(sizes)
+
+
+def test_a_version_without_fingerprints_is_not_trusted(tmp_path):
+    con = make_two_marts(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+    (root / "current" / "publication.json").unlink()  # as published before fingerprints existed
+
+    publication = publish(con, root)
+
+    assert (publication.copied, publication.snapshot) == (("dim_campaigns", "fct_conversions"), "written")
+
+
+def test_published_files_are_read_only(tmp_path):
+    con = make_two_marts(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+
+    modes = {p.name: p.stat().st_mode & 0o222 for p in (root / "current").iterdir()}
+    assert modes == {"bi.duckdb": 0, "dim_campaigns.parquet": 0, "fct_conversions.parquet": 0, "publication.json": 0}
+
+
+def test_a_mart_with_a_column_named_like_its_table_is_fingerprinted_by_its_rows(tmp_path):
+    con = make_marts(str(tmp_path / "w.duckdb"), 3)
+    con.execute("ALTER TABLE marts.fct_conversions ADD COLUMN fct_conversions INTEGER DEFAULT 1")
+    root = tmp_path / "publish"
+    publish(con, root)
+
+    con.execute("UPDATE marts.fct_conversions SET order_total = 7 WHERE conversion_id = 'c0'")
+
+    assert publish(con, root).copied == ("fct_conversions",)
+
+
+def test_the_publish_step_records_which_marts_it_copied_and_which_it_reused(tmp_path):
+    warehouse = str(tmp_path / "w.duckdb")
+    make_two_marts(warehouse).close()
+    asset = build_publish_asset([dg.AssetKey(["marts", "fct_conversions"]), dg.AssetKey(["marts", "dim_campaigns"])])
+    resources = {"warehouse": WarehouseResource(database=warehouse), "publish": PublishFolder(root=str(tmp_path / "publish"))}
+    dg.materialize([asset], resources=resources)
+    con = duckdb.connect(warehouse)
+    con.execute("UPDATE marts.dim_campaigns SET status = 'paused' WHERE campaign_id = 'cmp_2'")
+    con.close()
+
+    result = dg.materialize([asset], resources=resources)
+
+    metadata = result.asset_materializations_for_node("publish__bi_marts")[0].metadata
+    assert metadata["copied"].value == ["dim_campaigns"]
+    assert metadata["reused"].value == ["fct_conversions"]
+    assert metadata["bi_duckdb_snapshot"].value == "patched"

@@ -18,13 +18,20 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
               pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"})
     def bi_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, publish: PublishFolder):
         """A read-only copy of every mart for BI tools, swapped in atomically: `bi.duckdb` (schema
-        `marts`) and one Parquet file per mart under `current/`."""
+        `marts`) and one Parquet file per mart under `current/`. Only the marts that changed since
+        the previous version are exported again; the others are reused from it."""
         with warehouse.connect() as con:
             publication = publish_marts(con, publish.root)
-        context.log.info(f"published version {publication.version} to {publish.root}")
+        context.log.info(
+            f"published version {publication.version} to {publish.root}: exported "
+            f"{', '.join(publication.copied) or 'no mart'}; reused {', '.join(publication.reused) or 'no mart'}; "
+            f"bi.duckdb {publication.snapshot}")
         return dg.MaterializeResult(metadata={
             "version": publication.version,
             "bi_duckdb": dg.MetadataValue.path(f"{publish.root}/bi.duckdb"),
+            "copied": dg.MetadataValue.json(list(publication.copied)),
+            "reused": dg.MetadataValue.json(list(publication.reused)),
+            "bi_duckdb_snapshot": publication.snapshot,
             **{f"rows_{table}": rows for table, rows in publication.tables.items()},
         })
 
