@@ -8,7 +8,12 @@
 {%- endmacro %}
 
 {% macro default__to_local_date(instant) -%}
-    cast(timezone({{ local_timezone_literal() }}, timezone('UTC', {{ instant }})) as date)
+    {#- In UTC the wall clock is the instant itself: the same date without the zone lookups. -#}
+    {%- if local_timezone() == 'UTC' -%}
+        cast({{ instant }} as date)
+    {%- else -%}
+        cast(timezone({{ local_timezone_literal() }}, timezone('UTC', {{ instant }})) as date)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Untested sketches for the engines we may move to. -#}

@@ -9,6 +9,9 @@
 }}
 
 -- The lifecycle of each reminder (SPEC 2): delivered, read, failed, clicked.
+-- Built from the whole history of the reminders it (re)builds: all of them in a full build, the
+-- touched ones in an incremental run, those sent in the window of days when one is given.
+{%- set restricted = is_incremental() or date_window_is_set() %}
 with reminders as (
 
     select *
@@ -17,57 +20,19 @@ with reminders as (
 
 ),
 
-statuses as (
+-- The statuses that tell delivery, reading or failure (not `sent`), one summary per reminder.
+status_summaries as (
 
-    select message_id, status, status_at
+    select
+        message_id,
+        min(case when status in ('delivered', 'read') then status_at end) as delivered_status_at,
+        min(case when status = 'read' then status_at end) as read_at,
+        min(case when status = 'failed' then status_at end) as failed_status_at
     from {{ ref('stg_whatsapp__statuses') }}
-    where message_id in (select message_id from reminders)
-
-),
-
-clicks as (
-
-    select message_id, clicked_at
-    from {{ ref('int_reminder_clicks_unioned') }}
-    where message_id in (select message_id from reminders)
-
-),
-
--- A delivered or a read status, or a click, proves delivery: a read may come without a
--- delivered, or before it.
-delivery_evidence as (
-
-    select message_id, status_at as evidence_at
-    from statuses
-    where status in ('delivered', 'read')
-    union all
-    select message_id, clicked_at as evidence_at
-    from clicks
-
-),
-
-deliveries as (
-
-    select message_id, min(evidence_at) as delivered_at
-    from delivery_evidence
-    group by message_id
-
-),
-
-reads as (
-
-    select message_id, min(status_at) as read_at
-    from statuses
-    where status = 'read'
-    group by message_id
-
-),
-
-failures as (
-
-    select message_id, min(status_at) as failed_status_at
-    from statuses
-    where status = 'failed'
+    where status in ('delivered', 'read', 'failed')
+    {%- if restricted %}
+        and message_id in (select message_id from reminders)
+    {%- endif %}
     group by message_id
 
 ),
@@ -75,7 +40,10 @@ failures as (
 click_summaries as (
 
     select message_id, min(clicked_at) as first_clicked_at, count(*) as click_count
-    from clicks
+    from {{ ref('int_reminder_clicks_unioned') }}
+    {%- if restricted %}
+    where message_id in (select message_id from reminders)
+    {%- endif %}
     group by message_id
 
 ),
@@ -90,19 +58,39 @@ tracked as (
         reminders.template_name,
         reminders.language,
         reminders.sent_at,
-        deliveries.delivered_at,
-        reads.read_at,
-        -- A failed status counts only when nothing proves the reminder was delivered.
-        (failures.failed_status_at is not null and deliveries.delivered_at is null) as is_failed,
-        case when deliveries.delivered_at is null then failures.failed_status_at end as failed_at,
+        -- A delivered or a read status, or a click, proves delivery: a read may come without a
+        -- delivered, or before it.
+        {{ earliest('status_summaries.delivered_status_at', 'click_summaries.first_clicked_at') }} as delivered_at,
+        status_summaries.read_at,
+        status_summaries.failed_status_at,
         click_summaries.first_clicked_at,
         coalesce(click_summaries.click_count, 0) as click_count,
         {{ items_json_text(items_list('reminders.checkout_items'), 'price') }} as checkout_items
     from reminders
-    left join deliveries on deliveries.message_id = reminders.message_id
-    left join reads on reads.message_id = reminders.message_id
-    left join failures on failures.message_id = reminders.message_id
+    left join status_summaries on status_summaries.message_id = reminders.message_id
     left join click_summaries on click_summaries.message_id = reminders.message_id
+
+),
+
+lifecycles as (
+
+    select
+        message_id,
+        campaign_id,
+        user_id,
+        order_form_id,
+        template_name,
+        language,
+        sent_at,
+        delivered_at,
+        read_at,
+        -- A failed status counts only when nothing proves the reminder was delivered.
+        (failed_status_at is not null and delivered_at is null) as is_failed,
+        case when delivered_at is null then failed_status_at end as failed_at,
+        first_clicked_at,
+        click_count,
+        checkout_items
+    from tracked
 
 )
 
@@ -112,4 +100,4 @@ select
     {{ to_local_date('delivered_at') }} as delivered_date,
     {{ to_local_date('read_at') }} as read_date,
     {{ to_local_date('failed_at') }} as failed_date
-from tracked
+from lifecycles
