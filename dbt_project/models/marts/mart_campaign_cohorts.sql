@@ -17,30 +17,11 @@ with calendar as (
 
 ),
 
-{% if is_incremental() and not date_window_is_set() -%}
-touched_cohorts as (
-
-    {{ touched_campaign_cohorts() }}
-
-),
-
-cohorts_to_build as (
-
-    select calendar.send_date, calendar.campaign_id
-    from calendar
-    where exists (
-            select 1 from touched_cohorts
-            where touched_cohorts.send_date = calendar.send_date
-                and touched_cohorts.campaign_id = calendar.campaign_id
-        )
-        or not exists (
-            select 1 from {{ this }} as built
-            where built.send_date = calendar.send_date
-                and built.campaign_id = calendar.campaign_id
-        )
-
-),
-{%- else -%}
+-- Every cohort of the calendar, or those of the window of days when one is given. An
+-- incremental run rebuilds every cohort rather than those new batches touched: the rows are
+-- few, and finding which of them a batch touched (the cohort of every touched reminder and of
+-- every reminder of every buyer of a touched purchase) reads more than recounting them all
+-- (docs/decisions.md).
 cohorts_to_build as (
 
     select send_date, campaign_id
@@ -48,7 +29,6 @@ cohorts_to_build as (
     where {{ in_date_window('send_date') }}
 
 ),
-{%- endif %}
 
 reminders as (
 

@@ -16,31 +16,10 @@ with calendar as (
 
 ),
 
-{% if is_incremental() and not date_window_is_set() -%}
-touched_days as (
-
-    {{ touched_campaign_days() }}
-
-),
-
--- Rows whose events changed, and calendar rows not built yet (a new day, an earlier first send).
-days_to_build as (
-
-    select calendar.metric_date, calendar.campaign_id
-    from calendar
-    where exists (
-            select 1 from touched_days
-            where touched_days.metric_date = calendar.metric_date
-                and touched_days.campaign_id = calendar.campaign_id
-        )
-        or not exists (
-            select 1 from {{ this }} as built
-            where built.metric_date = calendar.metric_date
-                and built.campaign_id = calendar.campaign_id
-        )
-
-),
-{%- else -%}
+-- Every row of the calendar, or those of the window of days when one is given. An incremental
+-- run rebuilds every row rather than those new batches touched: the rows are few, and finding
+-- which of them a batch touched (every event day of every touched reminder, every campaign of
+-- every buyer of a touched purchase) reads more than recounting them all (docs/decisions.md).
 days_to_build as (
 
     select metric_date, campaign_id
@@ -48,13 +27,34 @@ days_to_build as (
     where {{ in_date_window('metric_date') }}
 
 ),
-{%- endif %}
 
+{%- set restricted = date_window_is_set() %}
+-- The reminders with an event on a day to build: in a window of days, a reminder whose sent,
+-- delivered, read and failed days are all before the window has nothing to count there but its
+-- clicks, counted on the clicks' own days.
 reminders as (
 
     select *
     from {{ ref('int_reminders_tracked') }}
     where campaign_id in (select campaign_id from days_to_build)
+    {%- if restricted %}
+        and greatest(
+            sent_date,
+            coalesce(delivered_date, sent_date),
+            coalesce(read_date, sent_date),
+            coalesce(failed_date, sent_date)
+        ) >= (select min(metric_date) from days_to_build)
+    {%- endif %}
+
+),
+
+clicks as (
+
+    select clicks.message_id, {{ to_local_date('clicks.clicked_at') }} as click_date
+    from {{ ref('int_reminder_clicks_unioned') }} as clicks
+    {%- if restricted %}
+    where {{ to_local_date('clicks.clicked_at') }} >= (select min(metric_date) from days_to_build)
+    {%- endif %}
 
 ),
 
@@ -75,9 +75,10 @@ reminder_events as (
     from reminders
     where read_at is not null
     union all
-    select {{ to_local_date('clicks.clicked_at') }}, reminders.campaign_id, 'click', reminders.user_id
-    from {{ ref('int_reminder_clicks_unioned') }} as clicks
-    inner join reminders on reminders.message_id = clicks.message_id
+    select clicks.click_date, clicked_reminders.campaign_id, 'click', clicked_reminders.user_id
+    from clicks
+    inner join {{ ref('int_reminders_tracked') }} as clicked_reminders
+        on clicked_reminders.message_id = clicks.message_id
 
 ),
 
