@@ -21,22 +21,23 @@
     {%- set fingerprint = key_fingerprint(key_columns, 'keyed') -%}
     {%- set repeated_keys -%}
         select
-            {%- for part in fingerprint %} {{ part }} as fingerprint_{{ loop.index }}{{ ',' if not loop.last }}{% endfor %}
+            {%- for part in fingerprint %} {{ part }} as fingerprint_{{ loop.index }},{% endfor %}
+            1 as is_repeated
         from {{ rows }} as keyed
         group by {% for part in fingerprint %}{{ part }}{{ ', ' if not loop.last }}{% endfor %}
         having count(*) > 1
     {%- endset -%}
-    {%- set is_repeated -%}
-        exists (
-            select 1 from ({{ repeated_keys }}) as repeated
-            where {% for part in key_fingerprint(key_columns, 'copies') -%}
-                repeated.fingerprint_{{ loop.index }} is not distinct from {{ part }}{{ ' and ' if not loop.last }}
-            {%- endfor %}
-        )
+    {#- Joins, not correlated EXISTS: DuckDB would decorrelate those through a copy of every row. -#}
+    {%- set join_repeated -%}
+        ({{ repeated_keys }}) as repeated
+        on {% for part in key_fingerprint(key_columns, 'copies') -%}
+            repeated.fingerprint_{{ loop.index }} is not distinct from {{ part }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
     {%- endset -%}
     select copies.*, cast(1 as {{ dbt.type_bigint() }}) as copy_number
     from {{ rows }} as copies
-    where not {{ is_repeated }}
+    left join {{ join_repeated }}
+    where repeated.is_repeated is null
     union all
     select *
     from (
@@ -44,7 +45,7 @@
             copies.*,
             row_number() over (partition by {{ key_columns | join(', ') }} order by {{ copy_order }}) as copy_number
         from {{ rows }} as copies
-        where {{ is_repeated }}
+        inner join {{ join_repeated }}
     ) as ranked
     where copy_number = 1
 {%- endmacro %}
