@@ -271,7 +271,7 @@ def test_incremental_runs_agree_with_a_full_refresh(first_days_built, late_event
 def test_an_incremental_run_recomputes_only_what_new_batches_touched(first_days_built, tmp_path):
     warehouse = copy_warehouse(first_days_built[0], tmp_path)
     with duckdb.connect(str(warehouse)) as con:  # a marker no rebuild of m4 would keep
-        con.execute("update marts.fct_reminders set click_count = 99 where message_id = 'm4'")
+        con.execute("update intermediate.int_reminders_tracked set click_count = 99 where message_id = 'm4'")
     insert_raw(warehouse, "clicks", [{"click_id": "c9", "message_id": "m1", "clicked_at": "2024-06-01 10:20:00"}],
                batch_id=7)
     build(warehouse, tmp_path)

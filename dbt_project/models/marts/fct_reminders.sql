@@ -1,14 +1,8 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='message_id',
-        on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild(date_expr=to_local_date('sent_at')) }}"
-    )
-}}
+{{ config(materialized='view') }}
 
 -- One row per reminder sent, with what happened to it (SPEC 3). No phone number.
+-- A view: it is int_reminders_tracked's columns under the contract's names, and a table would be
+-- a second copy of every reminder, rewritten at every build (docs/decisions.md, "Cost").
 select
     message_id,
     campaign_id,
@@ -22,4 +16,3 @@ select
     click_count,
     checkout_items
 from {{ ref('int_reminders_tracked') }}
-where {{ rebuild_filter('message_id', touched_message_ids, 'sent_date') }}
