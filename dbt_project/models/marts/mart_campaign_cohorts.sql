@@ -30,16 +30,6 @@ cohorts_to_build as (
 
 ),
 
-reminders as (
-
-    select reminders.*
-    from {{ ref('int_reminders_tracked') }} as reminders
-    inner join cohorts_to_build
-        on cohorts_to_build.send_date = reminders.sent_date
-        and cohorts_to_build.campaign_id = reminders.campaign_id
-
-),
-
 reminder_counts as (
 
     select
@@ -51,7 +41,8 @@ reminder_counts as (
         count(read_at) as messages_read,
         count(distinct case when click_count > 0 then user_id end) as unique_clicks,
         cast(sum(click_count) as {{ dbt.type_bigint() }}) as total_clicks
-    from reminders
+    from {{ ref('int_reminders_tracked') }}
+    where {{ in_date_window('sent_date') }}
     group by sent_date, campaign_id
 
 ),
@@ -69,7 +60,9 @@ conversion_counts as (
         sum(total) as total_conversion_value,
         min(currency) as currency
     from {{ ref('int_purchases_attributed') }} as conversions
-    inner join reminders on reminders.message_id = conversions.message_id
+    inner join {{ ref('int_reminders_tracked') }} as reminders
+        on reminders.message_id = conversions.message_id
+    where {{ in_date_window('reminders.sent_date') }}
     group by reminders.sent_date, reminders.campaign_id
 
 )

@@ -28,76 +28,62 @@ days_to_build as (
 
 ),
 
-{%- set restricted = date_window_is_set() %}
--- The reminders with an event on a day to build: in a window of days, a reminder whose sent,
--- delivered, read and failed days are all before the window has nothing to count there but its
--- clicks, counted on the clicks' own days.
-reminders as (
+-- Each kind of event counted on its own day, straight from the reminders (a group by day and
+-- campaign per kind: no row per event).
+sent_counts as (
 
-    select *
+    select sent_date as metric_date, campaign_id, count(*) as messages_sent
     from {{ ref('int_reminders_tracked') }}
-    where campaign_id in (select campaign_id from days_to_build)
-    {%- if restricted %}
-        and greatest(
-            sent_date,
-            coalesce(delivered_date, sent_date),
-            coalesce(read_date, sent_date),
-            coalesce(failed_date, sent_date)
-        ) >= (select min(metric_date) from days_to_build)
-    {%- endif %}
+    where {{ in_date_window('sent_date') }}
+    group by sent_date, campaign_id
 
 ),
 
-clicks as (
+delivered_counts as (
 
-    select clicks.message_id, {{ to_local_date('clicks.clicked_at') }} as click_date
-    from {{ ref('int_reminder_clicks_unioned') }} as clicks
-    {%- if restricted %}
-    where {{ to_local_date('clicks.clicked_at') }} >= (select min(metric_date) from days_to_build)
-    {%- endif %}
-
-),
-
-reminder_events as (
-
-    select sent_date as metric_date, campaign_id, 'sent' as event_type, user_id
-    from reminders
-    union all
-    select delivered_date, campaign_id, 'delivered', user_id
-    from reminders
+    select delivered_date as metric_date, campaign_id, count(*) as messages_delivered
+    from {{ ref('int_reminders_tracked') }}
     where delivered_at is not null
-    union all
-    select failed_date, campaign_id, 'failed', user_id
-    from reminders
-    where is_failed
-    union all
-    select read_date, campaign_id, 'read', user_id
-    from reminders
-    where read_at is not null
-    union all
-    select clicks.click_date, clicked_reminders.campaign_id, 'click', clicked_reminders.user_id
-    from clicks
-    inner join {{ ref('int_reminders_tracked') }} as clicked_reminders
-        on clicked_reminders.message_id = clicks.message_id
+        and {{ in_date_window('delivered_date') }}
+    group by delivered_date, campaign_id
 
 ),
 
-reminder_counts as (
+failed_counts as (
+
+    select failed_date as metric_date, campaign_id, count(*) as messages_failed
+    from {{ ref('int_reminders_tracked') }}
+    where is_failed
+        and {{ in_date_window('failed_date') }}
+    group by failed_date, campaign_id
+
+),
+
+read_counts as (
+
+    select read_date as metric_date, campaign_id, count(*) as messages_read
+    from {{ ref('int_reminders_tracked') }}
+    where read_at is not null
+        and {{ in_date_window('read_date') }}
+    group by read_date, campaign_id
+
+),
+
+click_counts as (
 
     select
-        reminder_events.metric_date,
-        reminder_events.campaign_id,
-        count(case when event_type = 'sent' then 1 end) as messages_sent,
-        count(case when event_type = 'delivered' then 1 end) as messages_delivered,
-        count(case when event_type = 'failed' then 1 end) as messages_failed,
-        count(case when event_type = 'read' then 1 end) as messages_read,
-        count(distinct case when event_type = 'click' then user_id end) as unique_clicks,
-        count(case when event_type = 'click' then 1 end) as total_clicks
-    from reminder_events
-    inner join days_to_build
-        on days_to_build.metric_date = reminder_events.metric_date
-        and days_to_build.campaign_id = reminder_events.campaign_id
-    group by reminder_events.metric_date, reminder_events.campaign_id
+        clicks.click_date as metric_date,
+        reminders.campaign_id,
+        count(distinct reminders.user_id) as unique_clicks,
+        count(*) as total_clicks
+    from (
+        select message_id, {{ to_local_date('clicked_at') }} as click_date
+        from {{ ref('int_reminder_clicks_unioned') }}
+    ) as clicks
+    inner join {{ ref('int_reminders_tracked') }} as reminders
+        on reminders.message_id = clicks.message_id
+    where {{ in_date_window('clicks.click_date') }}
+    group by clicks.click_date, reminders.campaign_id
 
 ),
 
@@ -125,12 +111,12 @@ conversion_counts as (
 select
     days_to_build.metric_date,
     days_to_build.campaign_id,
-    coalesce(reminder_counts.messages_sent, 0) as messages_sent,
-    coalesce(reminder_counts.messages_delivered, 0) as messages_delivered,
-    coalesce(reminder_counts.messages_failed, 0) as messages_failed,
-    coalesce(reminder_counts.messages_read, 0) as messages_read,
-    coalesce(reminder_counts.unique_clicks, 0) as unique_clicks,
-    coalesce(reminder_counts.total_clicks, 0) as total_clicks,
+    coalesce(sent_counts.messages_sent, 0) as messages_sent,
+    coalesce(delivered_counts.messages_delivered, 0) as messages_delivered,
+    coalesce(failed_counts.messages_failed, 0) as messages_failed,
+    coalesce(read_counts.messages_read, 0) as messages_read,
+    coalesce(click_counts.unique_clicks, 0) as unique_clicks,
+    coalesce(click_counts.total_clicks, 0) as total_clicks,
     coalesce(conversion_counts.assisted_conversions, 0) as assisted_conversions,
     coalesce(conversion_counts.click_through_conversions, 0) as click_through_conversions,
     coalesce(conversion_counts.total_conversions, 0) as total_conversions,
@@ -139,9 +125,21 @@ select
     cast(coalesce(conversion_counts.total_conversion_value, 0) as {{ money_type() }}) as total_conversion_value,
     conversion_counts.currency
 from days_to_build
-left join reminder_counts
-    on reminder_counts.metric_date = days_to_build.metric_date
-    and reminder_counts.campaign_id = days_to_build.campaign_id
+left join sent_counts
+    on sent_counts.metric_date = days_to_build.metric_date
+    and sent_counts.campaign_id = days_to_build.campaign_id
+left join delivered_counts
+    on delivered_counts.metric_date = days_to_build.metric_date
+    and delivered_counts.campaign_id = days_to_build.campaign_id
+left join failed_counts
+    on failed_counts.metric_date = days_to_build.metric_date
+    and failed_counts.campaign_id = days_to_build.campaign_id
+left join read_counts
+    on read_counts.metric_date = days_to_build.metric_date
+    and read_counts.campaign_id = days_to_build.campaign_id
+left join click_counts
+    on click_counts.metric_date = days_to_build.metric_date
+    and click_counts.campaign_id = days_to_build.campaign_id
 left join conversion_counts
     on conversion_counts.metric_date = days_to_build.metric_date
     and conversion_counts.campaign_id = days_to_build.campaign_id
