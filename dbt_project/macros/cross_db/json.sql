@@ -63,11 +63,17 @@
     )), 0)
 {%- endmacro %}
 
-{#- Aggregate: the concatenation of the lists `list_expr`, in `order_by` order. -#}
-{% macro concat_lists_agg(list_expr, order_by) -%}
-    {{ return(adapter.dispatch('concat_lists_agg', 'campaigns')(list_expr, order_by)) }}
+{#- Aggregate: the concatenation of JSON array texts (as items_json_text() writes them), in
+    `order_by` order, as one JSON array text. -#}
+{% macro concat_json_arrays_agg(json_text, order_by) -%}
+    {{ return(adapter.dispatch('concat_json_arrays_agg', 'campaigns')(json_text, order_by)) }}
 {%- endmacro %}
 
-{% macro default__concat_lists_agg(list_expr, order_by) -%}
-    flatten(list({{ list_expr }} order by {{ order_by }}))
+{#- DuckDB's to_json() writes a list as its elements joined by ',' between brackets: the elements
+    of several arrays are their texts without the brackets, joined the same way. -#}
+{% macro default__concat_json_arrays_agg(json_text, order_by) -%}
+    coalesce(
+        '[' || string_agg(nullif(substr({{ json_text }}, 2, length({{ json_text }}) - 2), ''), ',' order by {{ order_by }}) || ']',
+        '[]'
+    )
 {%- endmacro %}
