@@ -69,6 +69,10 @@ def _stream_fields(source: str, stream: int | None):
 def mutated(draw, document: dict) -> dict:
     """`document` with a few keys removed or set to odd values, at the top or inside its lists."""
     doc = json.loads(json.dumps(document))
+
+    def odd():  # a copy: the mutations below must never reach ODD_VALUES
+        return json.loads(json.dumps(draw(st.sampled_from(ODD_VALUES))))
+
     for _ in range(draw(st.integers(0, 3))):
         key = draw(st.sampled_from(sorted(doc) + ["unknown_key"]))
         value = doc.get(key)
@@ -76,7 +80,7 @@ def mutated(draw, document: dict) -> dict:
         if action == "delete":
             doc.pop(key, None)
         elif action == "set" or not isinstance(value, (list, dict)) or not value:
-            doc[key] = draw(st.sampled_from(ODD_VALUES))
+            doc[key] = odd()
         else:
             element = value[0] if isinstance(value, list) else value
             if isinstance(element, dict) and element and draw(st.booleans()):
@@ -84,9 +88,9 @@ def mutated(draw, document: dict) -> dict:
                 if draw(st.booleans()):
                     element.pop(inner)
                 else:
-                    element[inner] = draw(st.sampled_from(ODD_VALUES))
+                    element[inner] = odd()
             elif isinstance(value, list):
-                value[0] = draw(st.sampled_from(ODD_VALUES))
+                value[0] = odd()
     return doc
 
 
@@ -98,9 +102,21 @@ def _verdicts(con: duckdb.DuckDBPyConnection, source: str, stream: int | None, t
                     [[f"{source}/dt={RECEIVED}/a.jsonl", n, RECEIVED, text] for n, text in enumerate(texts, 1)])
     is_item = stream is not None and sources()[source].streams[stream].item_path is not None
     first = loader._ITEM_REASON if is_item else loader._LINE_REASON
-    return con.execute(f"SELECT _line_number, quick_ok, reason, full_reason FROM "
-                       f"({loader._judged_sql('docs', 'text', fields, allowed, first, audit=True)}) "
+    judged = (loader._webhook_docs_sql("docs", sources()[source], allowed, audit=True) if stream is None
+              else loader._judged_sql("docs", "text", fields, allowed, first, audit=True))
+    return con.execute(f"SELECT _line_number, quick_ok, reason, full_reason FROM ({judged}) "
                        "ORDER BY _line_number").fetchall()
+
+
+def _listed_items(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
+    """For each good body of `docs`: its items as the loader lists them, and as json_extract
+    finds them at each stream's path."""
+    found = sources()[source]
+    allowed = loader._allowed_values(found.envelope, contract(source).get("properties", {}))
+    listed = ", ".join(f'"{s.label}"::VARCHAR[], json_extract(docs.text, {loader.sql_literal(s.item_path)})::VARCHAR[]'
+                       for s in found.streams)
+    return con.execute(f"SELECT judged._line_number, {listed} FROM ({loader._webhook_docs_sql('docs', found, allowed)}) "
+                       "AS judged JOIN docs USING (_line_number) WHERE judged.reason IS NULL").fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +146,41 @@ def test_the_quick_test_never_changes_a_verdict(con, case):
             assert reason == full_reason, (texts[line - 1], quick_ok)
             if quick_ok:
                 assert full_reason is None, texts[line - 1]
+        if stream is None:  # a good body's items are those at the streams' paths
+            for line, *lists in _listed_items(con, source):
+                assert lists[0::2] == lists[1::2], texts[line - 1]
 
     check()
+
+
+def _odd_or(good) -> st.SearchStrategy:
+    return st.one_of(st.just(good), st.sampled_from(ODD_VALUES))
+
+
+# Webhook bodies broken at any depth: entries, changes and values of the wrong type or missing.
+_STATUS = CASES["status"][2]
+_MESSAGE = CASES["message"][2]
+_VALUE = st.fixed_dictionaries({}, optional={"statuses": _odd_or([_STATUS, {**_STATUS, "status": "read"}]),
+                                             "messages": _odd_or([_MESSAGE])})
+_CHANGE = st.one_of(st.fixed_dictionaries({"field": st.just("messages")},
+                                          optional={"value": st.one_of(_VALUE, st.sampled_from(ODD_VALUES))}),
+                    st.sampled_from(ODD_VALUES))
+_ENTRY = st.one_of(st.fixed_dictionaries({"id": _odd_or("waba1")},
+                                         optional={"changes": st.one_of(st.lists(_CHANGE, max_size=3),
+                                                                        st.sampled_from(ODD_VALUES))}),
+                   st.sampled_from(ODD_VALUES))
+_BODY = st.fixed_dictionaries({"object": _odd_or("whatsapp_business_account")},
+                              optional={"entry": st.one_of(st.lists(_ENTRY, max_size=3), st.sampled_from(ODD_VALUES))})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_BODY, min_size=1, max_size=25))
+def test_webhook_bodies_broken_at_any_depth_keep_their_verdicts_and_items(con, bodies):
+    texts = [json.dumps(body) for body in bodies]
+    for line, quick_ok, reason, full_reason in _verdicts(con, "whatsapp", None, texts):
+        assert reason == full_reason, (texts[line - 1], quick_ok)
+    for line, *lists in _listed_items(con, "whatsapp"):
+        assert lists[0::2] == lists[1::2], texts[line - 1]
 
 
 def test_generated_feeds_take_the_quick_path(tmp_path: Path, con):

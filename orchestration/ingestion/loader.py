@@ -446,6 +446,118 @@ def _reason_sql(fields: Sequence[Field], struct: str, allowed: dict[str, tuple[s
 
 
 # ---------------------------------------------------------------------------------------------
+# Webhook bodies: the envelope checked and its items listed from one parse
+# ---------------------------------------------------------------------------------------------
+
+def _path_segments(item_path: str) -> list[str]:
+    """`$.entry[*].changes[*].value.statuses[*]` -> ['entry[*]', 'changes[*]', 'value', 'statuses[*]']"""
+    return item_path.removeprefix("$.").split(".")
+
+
+def _webhook_spec(source: Source) -> dict | None:
+    """One json_transform spec that reads a body's envelope fields as JSON fragments and every
+    stream's items as lists of JSON fragments, or None when the quick envelope test below cannot
+    judge this contract (an optional property of the envelope's list items: a transform cannot
+    tell a JSON null, a wrong type, from an absent key)."""
+    spec: dict = {}
+    for stream in source.streams:
+        node = spec
+        segments = _path_segments(stream.item_path)
+        for i, segment in enumerate(segments):
+            name = segment.removesuffix("[*]")
+            if i == len(segments) - 1:
+                node[name] = ["JSON"]
+            elif segment.endswith("[*]"):
+                node = node.setdefault(name, [{}])[0]
+            else:
+                node = node.setdefault(name, {})
+    for f in source.envelope:
+        if not f.items:
+            spec[f.name] = "JSON"
+            continue
+        if not isinstance(spec.get(f.name), list) or not all(item.required for item in f.items):
+            return None
+        element = spec[f.name][0]
+        for item in f.items:
+            element.setdefault(item.name, "JSON")
+    return spec
+
+
+def _nested_items_sql(base: str, segments: list[str], depth: int = 0) -> str:
+    """The items at `segments` below the struct `base`, flattened into one list in body order.
+    A part of the wrong type is NULL after the transform, and holds no items, as for json_extract."""
+    head, rest = segments[0], segments[1:]
+    ref = f'{base}."{head.removesuffix("[*]")}"'
+    if not rest:
+        return ref
+    if head.endswith("[*]"):
+        var = f"x{depth}"
+        return f"flatten(list_transform({ref}, lambda {var}: {_nested_items_sql(var, rest, depth + 1)}))"
+    return _nested_items_sql(ref, rest, depth + 1)
+
+
+def _webhook_docs_sql(relation: str, source: Source, allowed: dict[str, tuple[str, ...]],
+                      audit: bool = False) -> str | None:
+    """Like _judged_sql over a webhook's envelope, plus one list column per stream (named by its
+    label) holding the items of a good body. A body is parsed once, into its envelope fragments
+    and its items; the quick test reads the parsed envelope; a body it does not pass gets the
+    full checks and, if they pass it, its items by json_extract. None: use _judged_sql."""
+    spec = _webhook_spec(source)
+    if spec is None:
+        return None
+    quick, texts, values = ["body IS NOT NULL"], [], []
+    for i, f in enumerate(source.envelope):
+        ref = f'body."{f.name}"'
+        if not f.items:
+            text = f'"_text_{i}"'
+            texts.append(f"{ref} ->> '$' AS {text}")
+            values.append(f"{_cast_sql(f, text, ref)} AS \"_value_{i}\"")
+            quick.append(_quick_ok_sql(f, ref, text, f'"_value_{i}"', allowed.get(f.name), "_received_dt"))
+            continue
+        # Every property of the list's items is required (_webhook_spec): NULL is absent, a JSON
+        # null or a wrong type, and fails the test; an item that is no object has every one NULL.
+        element = spec[f.name][0]
+        conditions = ["e IS NOT NULL"]
+        for item in f.items:
+            item_ref = f'e."{item.name}"'
+            conditions.append(f"{item_ref} IS NOT NULL")
+            if element[item.name] == "JSON":
+                conditions.append(_type_ok_sql(item.json_type, item_ref))
+                out_of_range = _range_sql(f"TRY_CAST({item_ref} AS DOUBLE)", item.minimum, item.maximum)
+                if out_of_range:
+                    conditions.append(f"NOT ({out_of_range})")
+        quick.append(f"{ref} IS NOT NULL AND len(list_filter({ref}, "
+                     f"lambda e: NOT coalesce({' AND '.join(conditions)}, false))) = 0")
+    fragments = f"(json_transform(_json, {_transform_spec(source.envelope)}))"
+    lists = []
+    for stream in source.streams:
+        nested = _nested_items_sql("body", _path_segments(stream.item_path))
+        lists.append(f"CASE WHEN reason IS NOT NULL THEN NULL WHEN quick_ok THEN {nested} "
+                     f"ELSE json_extract(_json, {sql_literal(stream.item_path)})::JSON[] END AS \"{stream.label}\"")
+    return f"""
+        WITH first_checked AS (
+            SELECT _path, _line_number, _received_dt, text AS _json, {_LINE_REASON} AS first_reason
+            FROM {relation}),
+        parsed AS (
+            SELECT *, CASE WHEN first_reason IS NULL THEN json_transform(_json, {sql_literal(json.dumps(spec))}) END AS body
+            FROM first_checked),
+        texts AS (SELECT *{"".join(", " + t for t in texts)} FROM parsed),
+        valued AS (SELECT *{"".join(", " + v for v in values)} FROM texts),
+        quick AS (SELECT *, coalesce({' AND '.join(quick)}, false) AS quick_ok FROM valued),
+        judged AS (
+            SELECT *, CASE WHEN first_reason IS NOT NULL THEN first_reason
+                           WHEN quick_ok THEN NULL
+                           ELSE {_reason_sql(source.envelope, fragments, allowed)} END AS reason
+                      {f", {_reason_sql(source.envelope, fragments, allowed)} AS full_reason" if audit else ""}
+            FROM quick)
+        SELECT _path, _line_number, _received_dt, reason{", quick_ok, full_reason" if audit else ""},
+               CASE WHEN reason IS NOT NULL THEN _json END AS raw_text,
+               {", ".join(lists)}
+        FROM judged
+    """
+
+
+# ---------------------------------------------------------------------------------------------
 # One load
 # ---------------------------------------------------------------------------------------------
 
@@ -476,6 +588,7 @@ class Loader:
         self.batch_id = batch_id
         self.loaded_at = loaded_at
         self.schema = schema
+        self.items_listed = False  # whether _landing_docs lists each webhook body's items
 
     def _relative(self, column: str) -> str:
         return f"substr({column}, {len(self.landing) + 2})"
@@ -512,8 +625,11 @@ class Loader:
         is_flat = self.source.streams[0].item_path is None
         doc_fields = self.source.streams[0].fields if is_flat else self.source.envelope
         allowed = _allowed_values(doc_fields, self.schema.get("properties", {}))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_docs AS "
-                    f"{_judged_sql(f'({_lines_sql(has_rejects)})', 'text', doc_fields, allowed, _LINE_REASON)}")
+        lines = f"({_lines_sql(has_rejects)})"
+        docs = None if is_flat else _webhook_docs_sql(lines, self.source, allowed)
+        con.execute("CREATE OR REPLACE TEMP TABLE _landing_docs AS "
+                    + (docs or _judged_sql(lines, "text", doc_fields, allowed, _LINE_REASON)))
+        self.items_listed = docs is not None
         con.execute("DROP TABLE _landing_scan")
         self._reject("SELECT _path, _line_number, reason, raw_text FROM _landing_docs WHERE reason IS NOT NULL")
 
@@ -547,14 +663,19 @@ class Loader:
         envelope_field, _, item_path = stream.item_path.removeprefix("$.").partition(".")
         envelope_field = envelope_field.removesuffix("[*]")
         item_key = item_path.rsplit(".", 1)[-1].removesuffix("[*]")
-        items = f"""(
-            SELECT _path, _line_number, _received_dt,
-                   unnest(items) AS text, generate_subscripts(items, 1) - 1 AS item_index
-            FROM (SELECT _path, _line_number, _received_dt,
+        if self.items_listed:  # _webhook_docs_sql listed each body's items
+            bodies = f'SELECT _path, _line_number, _received_dt, "{stream.label}" AS items FROM _landing_docs ' \
+                     f'WHERE reason IS NULL AND len("{stream.label}") > 0'
+        else:
+            bodies = f"""SELECT _path, _line_number, _received_dt,
                          json_extract("{envelope_field}", {sql_literal("$[*]." + item_path)})::JSON[] AS items
                   FROM _landing_docs
                   -- a body without the key holds no such item: skip parsing it
-                  WHERE reason IS NULL AND contains("{envelope_field}", {sql_literal(f'"{item_key}"')})) AS bodies)"""
+                  WHERE reason IS NULL AND contains("{envelope_field}", {sql_literal(f'"{item_key}"')})"""
+        items = f"""(
+            SELECT _path, _line_number, _received_dt,
+                   unnest(items) AS text, generate_subscripts(items, 1) - 1 AS item_index
+            FROM ({bodies}) AS bodies)"""
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_rows AS "
                          f"{_judged_sql(items, 'text', stream.fields, allowed, _ITEM_REASON, keep=['item_index'])}")
         self._reject(
