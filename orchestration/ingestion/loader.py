@@ -5,8 +5,9 @@ One load of a source:
    (late uploads into old `dt=` folders included);
 2. reads them as lines of text with `read_csv` (one column, no quoting), so that every physical
    line keeps its file and line number and a line DuckDB cannot decode is caught, not dropped;
-3. parses each line once (`json_transform` into JSON fragments), checks it against the source's
-   contract (models/*.schema.json) and casts it;
+3. parses each line once (`json_transform`: a flat document's fields as JSON fragments, a webhook
+   body's envelope and items), judges it against the source's contract (models/*.schema.json):
+   a quick test, then the full checks that name a reason where it fails; and casts it;
 4. in one transaction per chunk of files: good rows into `raw.<table>`, bad ones into
    `raw.rejected_records` with a reason, and one row per file into `raw.loaded_files`.
 A file is listed in the ledger in the same transaction that loads its rows, so a crash loses
