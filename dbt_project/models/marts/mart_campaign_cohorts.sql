@@ -52,13 +52,7 @@ conversion_counts as (
     select
         reminders.sent_date as send_date,
         reminders.campaign_id,
-        count(case when attribution_type = 'assisted' then 1 end) as assisted_conversions,
-        count(case when attribution_type = 'click_through' then 1 end) as click_through_conversions,
-        count(*) as total_conversions,
-        sum(case when attribution_type = 'assisted' then total end) as assisted_conversion_value,
-        sum(case when attribution_type = 'click_through' then total end) as click_through_conversion_value,
-        sum(total) as total_conversion_value,
-        min(currency) as currency
+        {{ conversion_aggregates() }}
     from {{ ref('int_purchases_attributed') }} as conversions
     inner join {{ ref('int_reminders_tracked') }} as reminders
         on reminders.message_id = conversions.message_id
@@ -70,19 +64,7 @@ conversion_counts as (
 select
     cohorts_to_build.send_date,
     cohorts_to_build.campaign_id,
-    coalesce(reminder_counts.messages_sent, 0) as messages_sent,
-    coalesce(reminder_counts.messages_delivered, 0) as messages_delivered,
-    coalesce(reminder_counts.messages_failed, 0) as messages_failed,
-    coalesce(reminder_counts.messages_read, 0) as messages_read,
-    coalesce(reminder_counts.unique_clicks, 0) as unique_clicks,
-    coalesce(reminder_counts.total_clicks, 0) as total_clicks,
-    coalesce(conversion_counts.assisted_conversions, 0) as assisted_conversions,
-    coalesce(conversion_counts.click_through_conversions, 0) as click_through_conversions,
-    coalesce(conversion_counts.total_conversions, 0) as total_conversions,
-    cast(coalesce(conversion_counts.assisted_conversion_value, 0) as {{ money_type() }}) as assisted_conversion_value,
-    cast(coalesce(conversion_counts.click_through_conversion_value, 0) as {{ money_type() }}) as click_through_conversion_value,
-    cast(coalesce(conversion_counts.total_conversion_value, 0) as {{ money_type() }}) as total_conversion_value,
-    conversion_counts.currency
+    {{ funnel_columns('reminder_counts') }}
 from cohorts_to_build
 left join reminder_counts
     on reminder_counts.send_date = cohorts_to_build.send_date

@@ -92,14 +92,7 @@ conversion_counts as (
     select
         conversions.order_date as metric_date,
         conversions.campaign_id,
-        count(case when attribution_type = 'assisted' then 1 end) as assisted_conversions,
-        count(case when attribution_type = 'click_through' then 1 end) as click_through_conversions,
-        count(*) as total_conversions,
-        sum(case when attribution_type = 'assisted' then total end) as assisted_conversion_value,
-        sum(case when attribution_type = 'click_through' then total end) as click_through_conversion_value,
-        sum(total) as total_conversion_value,
-        -- Two currencies in one row is a data error, reported by a warning test.
-        min(currency) as currency
+        {{ conversion_aggregates() }}
     from {{ ref('int_purchases_attributed') }} as conversions
     inner join days_to_build
         on days_to_build.metric_date = conversions.order_date
@@ -111,19 +104,9 @@ conversion_counts as (
 select
     days_to_build.metric_date,
     days_to_build.campaign_id,
-    coalesce(sent_counts.messages_sent, 0) as messages_sent,
-    coalesce(delivered_counts.messages_delivered, 0) as messages_delivered,
-    coalesce(failed_counts.messages_failed, 0) as messages_failed,
-    coalesce(read_counts.messages_read, 0) as messages_read,
-    coalesce(click_counts.unique_clicks, 0) as unique_clicks,
-    coalesce(click_counts.total_clicks, 0) as total_clicks,
-    coalesce(conversion_counts.assisted_conversions, 0) as assisted_conversions,
-    coalesce(conversion_counts.click_through_conversions, 0) as click_through_conversions,
-    coalesce(conversion_counts.total_conversions, 0) as total_conversions,
-    cast(coalesce(conversion_counts.assisted_conversion_value, 0) as {{ money_type() }}) as assisted_conversion_value,
-    cast(coalesce(conversion_counts.click_through_conversion_value, 0) as {{ money_type() }}) as click_through_conversion_value,
-    cast(coalesce(conversion_counts.total_conversion_value, 0) as {{ money_type() }}) as total_conversion_value,
-    conversion_counts.currency
+    {{ funnel_columns({'messages_sent': 'sent_counts', 'messages_delivered': 'delivered_counts',
+                       'messages_failed': 'failed_counts', 'messages_read': 'read_counts',
+                       'unique_clicks': 'click_counts', 'total_clicks': 'click_counts'}) }}
 from days_to_build
 left join sent_counts
     on sent_counts.metric_date = days_to_build.metric_date
