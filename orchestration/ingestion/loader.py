@@ -455,11 +455,11 @@ def _path_segments(item_path: str) -> list[str]:
     return item_path.removeprefix("$.").split(".")
 
 
-def _webhook_spec(source: Source) -> dict | None:
+def _webhook_spec(source: Source) -> dict:
     """One json_transform spec that reads a body's envelope fields as JSON fragments and every
-    stream's items as lists of JSON fragments, or None when the quick envelope test below cannot
-    judge this contract (an optional property of the envelope's list items: a transform cannot
-    tell a JSON null, a wrong type, from an absent key)."""
+    stream's items as lists of JSON fragments. The quick envelope test needs every property of
+    the envelope's list items required: a transform cannot tell a JSON null, a wrong type, from
+    an absent key."""
     spec: dict = {}
     for stream in source.streams:
         node = spec
@@ -477,7 +477,8 @@ def _webhook_spec(source: Source) -> dict | None:
             spec[f.name] = "JSON"
             continue
         if not isinstance(spec.get(f.name), list) or not all(item.required for item in f.items):
-            return None
+            raise ValueError(f"{source.name}: the envelope's {f.name} must list the items' path, "
+                             "and every property of its items must be required")
         element = spec[f.name][0]
         for item in f.items:
             element.setdefault(item.name, "JSON")
@@ -498,14 +499,12 @@ def _nested_items_sql(base: str, segments: list[str], depth: int = 0) -> str:
 
 
 def _webhook_docs_sql(relation: str, source: Source, allowed: dict[str, tuple[str, ...]],
-                      audit: bool = False) -> str | None:
+                      audit: bool = False) -> str:
     """Like _judged_sql over a webhook's envelope, plus one list column per stream (named by its
     label) holding the items of a good body. A body is parsed once, into its envelope fragments
     and its items; the quick test reads the parsed envelope; a body it does not pass gets the
-    full checks and, if they pass it, its items by json_extract. None: use _judged_sql."""
+    full checks and, if they pass it, its items by json_extract."""
     spec = _webhook_spec(source)
-    if spec is None:
-        return None
     quick, texts, values = ["body IS NOT NULL"], [], []
     for i, f in enumerate(source.envelope):
         ref = f'body."{f.name}"'
@@ -589,7 +588,6 @@ class Loader:
         self.batch_id = batch_id
         self.loaded_at = loaded_at
         self.schema = schema
-        self.items_listed = False  # whether _landing_docs lists each webhook body's items
 
     def _relative(self, column: str) -> str:
         return f"substr({column}, {len(self.landing) + 2})"
@@ -627,10 +625,9 @@ class Loader:
         doc_fields = self.source.streams[0].fields if is_flat else self.source.envelope
         allowed = _allowed_values(doc_fields, self.schema.get("properties", {}))
         lines = f"({_lines_sql(has_rejects)})"
-        docs = None if is_flat else _webhook_docs_sql(lines, self.source, allowed)
-        con.execute("CREATE OR REPLACE TEMP TABLE _landing_docs AS "
-                    + (docs or _judged_sql(lines, "text", doc_fields, allowed, _LINE_REASON)))
-        self.items_listed = docs is not None
+        docs = (_judged_sql(lines, "text", doc_fields, allowed, _LINE_REASON) if is_flat
+                else _webhook_docs_sql(lines, self.source, allowed))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_docs AS {docs}")
         con.execute("DROP TABLE _landing_scan")
         self._reject("SELECT _path, _line_number, reason, raw_text FROM _landing_docs WHERE reason IS NOT NULL")
 
@@ -647,8 +644,7 @@ class Loader:
             result.rows_loaded[stream.table] += loaded
 
         self._write_ledger(paths)
-        lines, bad_lines = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM _landing_docs").fetchone()
+        lines = con.execute("SELECT count(*) FROM _landing_docs").fetchone()[0]
         undecodable = con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0]
         result.lines += lines + undecodable
         result.records_rejected += con.execute(
@@ -661,22 +657,11 @@ class Loader:
         """Webhook bodies: one row per item at `stream.item_path`, in `_landing_rows`; a bad item
         is rejected alone, named by its position (`statuses[2]: missing key field id`)."""
         allowed = _allowed_values(stream.fields, self._stream_props(stream))
-        envelope_field, _, item_path = stream.item_path.removeprefix("$.").partition(".")
-        envelope_field = envelope_field.removesuffix("[*]")
-        item_key = item_path.rsplit(".", 1)[-1].removesuffix("[*]")
-        if self.items_listed:  # _webhook_docs_sql listed each body's items
-            bodies = f'SELECT _path, _line_number, _received_dt, "{stream.label}" AS items FROM _landing_docs ' \
-                     f'WHERE reason IS NULL AND len("{stream.label}") > 0'
-        else:
-            bodies = f"""SELECT _path, _line_number, _received_dt,
-                         json_extract("{envelope_field}", {sql_literal("$[*]." + item_path)})::JSON[] AS items
-                  FROM _landing_docs
-                  -- a body without the key holds no such item: skip parsing it
-                  WHERE reason IS NULL AND contains("{envelope_field}", {sql_literal(f'"{item_key}"')})"""
         items = f"""(
             SELECT _path, _line_number, _received_dt,
-                   unnest(items) AS text, generate_subscripts(items, 1) - 1 AS item_index
-            FROM ({bodies}) AS bodies)"""
+                   unnest("{stream.label}") AS text, generate_subscripts("{stream.label}", 1) - 1 AS item_index
+            FROM _landing_docs  -- _webhook_docs_sql listed each good body's items
+            WHERE reason IS NULL AND len("{stream.label}") > 0)"""
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_rows AS "
                          f"{_judged_sql(items, 'text', stream.fields, allowed, _ITEM_REASON, keep=['item_index'])}")
         self._reject(
