@@ -25,7 +25,15 @@ help:
 	@echo "make ui     open the Dagster UI"
 	@echo "make bench  SCALE=S|M|L benchmarks"
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed /usr/bin/chromium
+
+# The browser tests drive Debian's Chromium through Playwright; nothing is downloaded by Playwright.
+/usr/bin/chromium:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make install: the browser tests need /usr/bin/chromium; as root: apt-get update && apt-get install -y chromium" >&2; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 $(VENV)/.installed: pyproject.toml uv.lock $(shell find dbt_project -name '*.sql' -o -name '*.yml' 2>/dev/null)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
