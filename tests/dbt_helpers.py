@@ -26,6 +26,7 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 MARTS = (
     "fct_reminders",
     "fct_conversions",
+    "fct_clicks",
     "mart_daily_campaign_metrics",
     "mart_campaign_cohorts",
     "dim_campaigns",

@@ -16,7 +16,7 @@ import pytest
 from orchestration.generate import generate
 
 CAMPAIGNS = str(Path(sys.executable).parent / "campaigns")
-MARTS = ("fct_reminders", "fct_conversions", "mart_daily_campaign_metrics", "mart_campaign_cohorts",
+MARTS = ("fct_reminders", "fct_conversions", "fct_clicks", "mart_daily_campaign_metrics", "mart_campaign_cohorts",
          "dim_campaigns", "dim_campaigns_history")
 
 

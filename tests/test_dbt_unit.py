@@ -45,9 +45,12 @@ EXPECTED_UNIT_TESTS = {
     "test_tap_after_the_order_is_not_a_click_through",
     "test_attribution_windows_follow_the_vars",
     # daily metrics and the marts
-    "test_every_campaign_has_every_day_from_its_first_send_to_the_last_data_day",
+    "test_every_campaign_has_every_day_from_its_first_event_to_the_last_data_day",
     "test_each_event_is_counted_on_its_own_day_with_zeros_included",
+    "test_clicks_count_on_their_local_day_as_fct_clicks_dates_them",
     "test_clicks_fall_on_their_local_day_across_new_york_dst_changes",
+    "test_fct_clicks_has_each_click_with_its_reminders_campaign_and_shopper",
+    "test_a_purchase_without_a_currency_takes_its_campaigns",
     "test_cohort_counts_what_happened_to_the_reminders_sent_that_day",
     "test_fct_reminders_has_the_lifecycle_and_no_phone",
     "test_fct_conversions_joins_the_purchase_and_its_reminder",
@@ -72,7 +75,7 @@ def test_dbt_build_passes_every_unit_test(built_empty_warehouse):
     failing = {name: status for name, status in unit_tests.items() if status != "pass"}
     assert not failing, failing
     assert set(unit_tests) == EXPECTED_UNIT_TESTS
-    assert len(unit_tests) == 31
+    assert len(unit_tests) == 34
 
 
 def test_every_unit_test_of_the_project_is_in_the_expected_list(built_empty_warehouse):

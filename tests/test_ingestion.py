@@ -13,9 +13,9 @@ from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import WarehouseResource
 
 
-def load(warehouse_path, landing, source, **window):
+def load(warehouse_path, landing, source):
     with WarehouseResource(database=warehouse_path).connect() as con:
-        return load_source(con, str(landing), source, **window)
+        return load_source(con, str(landing), source)
 
 
 def query(warehouse_path, sql):
@@ -172,15 +172,6 @@ def test_late_file_in_an_old_folder_is_loaded_by_the_next_run(warehouse_path, la
     assert result.files == ["sends/dt=2024-06-25/late-upload.jsonl"]
     assert query(warehouse_path, "SELECT message_id, _batch_id FROM raw.sends ORDER BY _batch_id, message_id") == [
         ("wamid.1", 1), ("wamid.2", 1), ("wamid.late", 2)]
-
-
-def test_window_loads_only_files_received_within_it(warehouse_path, landing):
-    for day in ("2024-06-24", "2024-06-25", "2024-06-26"):
-        write_lines(landing, "sends", day, "a.jsonl", [send(f"wamid.{day}")])
-    load(warehouse_path, landing, "sends", received_from=date(2024, 6, 25), received_to=date(2024, 6, 25))
-    assert query(warehouse_path, "SELECT message_id FROM raw.sends") == [("wamid.2024-06-25",)]
-    load(warehouse_path, landing, "sends")
-    assert query(warehouse_path, "SELECT count(*) FROM raw.sends") == [(3,)]
 
 
 def test_duplicate_lines_stay_in_raw_with_distinct_provenance(warehouse_path, landing):

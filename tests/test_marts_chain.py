@@ -177,7 +177,7 @@ def test_dbt_build_passes_its_tests_on_real_rows(first_days_built):
     _, result = first_days_built
     assert result.success, result.output[-5000:]
     assert set(result.statuses("test").values()) == {"pass"}
-    assert len(result.statuses("model")) == 17
+    assert len(result.statuses("model")) == 18
 
 
 def test_marts_hold_the_exact_rows_of_a_hand_written_week(first_days_built):
@@ -293,17 +293,23 @@ def test_a_partial_build_is_caught_up_by_the_next_one(first_days_built, tmp_path
     assert snapshot_marts(warehouse) == caught_up
 
 
-def test_a_window_run_rebuilds_only_its_days_and_the_next_run_catches_up(first_days_built, tmp_path):
+def test_a_window_run_absorbs_every_new_batch_and_recounts_its_days(first_days_built, tmp_path):
+    """A window of days bounds the daily rows recounted, not what is loaded and attributed: a
+    late event changes a conversion outside the window too, and the window's daily rows are
+    the full build's."""
     warehouse = copy_warehouse(first_days_built[0], tmp_path)
     load_late_events(warehouse)
     build(warehouse, tmp_path, dbt_vars={"min_date": "2024-06-06", "max_date": "2024-06-07"})
     types = dict(fetch(warehouse, "select conversion_id, attribution_type from marts.fct_conversions"))
-    assert types["P5"] == "click_through"  # ordered on 06-06: rebuilt
-    assert types["G2"] == "assisted"  # ordered on 06-03: outside the window, not yet
+    assert types["P5"] == "click_through"  # ordered on 06-06, in the window
+    assert types["G2"] == "click_through"  # ordered on 06-03, outside it: attributed all the same
+    windowed = fetch(warehouse, "select * from marts.mart_daily_campaign_metrics "
+                                "where metric_date = '2024-06-06' order by all")
     build(warehouse, tmp_path)
     caught_up = snapshot_marts(warehouse)
     build(warehouse, tmp_path, "--full-refresh")
     assert snapshot_marts(warehouse) == caught_up
+    assert windowed and [row for row in caught_up["mart_daily_campaign_metrics"] if row[0] == date(2024, 6, 6)] == windowed
 
 
 def test_changing_the_time_zone_rebuilds_every_day(first_days_built, tmp_path):

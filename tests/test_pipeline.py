@@ -203,3 +203,88 @@ def test_windows_are_real_hours_across_madrids_dst_change(tmp_path, landing):
         FROM marts.mart_daily_campaign_metrics ORDER BY 1""") == [
         (date(2024, 3, 30), 2, 2, 0), (date(2024, 3, 31), 0, 0, 0), (date(2024, 4, 1), 0, 0, 0),
         (date(2024, 4, 2), 0, 0, 1)]
+
+
+def meta_webhook(value: dict) -> dict:
+    """A webhook body as Meta's WhatsApp Cloud API posts it (entry, changes, metadata)."""
+    return {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "value": {"messaging_product": "whatsapp",
+                  "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                  **value},
+        "field": "messages"}]}]}
+
+
+def test_a_real_vtex_order_without_store_preferences_is_attributed_in_its_campaigns_currency(pipeline, landing):
+    """A real order document of a Brazilian store (2017, the OMS "Get order" shape with every field
+    VTEX sends, personal data replaced) has no storePreferencesData: it loads, is attributed to the
+    reminder clicked before it and totalled from its items, in the campaign's currency. Around it:
+    Meta webhooks as they come (conversation, pricing, contacts), and a click stamped at
+    23:59:59.9 the evening before the campaign's first send (clocks differ), which must still
+    count on its own day in the daily mart."""
+    import json
+    from pathlib import Path
+
+    document = json.loads((Path(__file__).parent / "documents" / "vtex_order_2017.json").read_text())
+    assert "storePreferencesData" not in document
+    buyer = document["clientProfileData"]["userProfileId"]
+    settings, run = pipeline
+    write_lines(landing, "campaigns", "2017-07-01", "admin.jsonl", [
+        {"campaign_id": "cmp_br", "event": "created", "occurred_at": "2017-07-01T10:00:00Z",
+         "name": "Carrinho abandonado", "language": "pt", "message_type": "cart_reminder", "currency": "BRL"}])
+    write_lines(landing, "sends", "2017-08-01", "sends.jsonl", [
+        send("wamid.V1", user_id=buyer, campaign_id="cmp_br", sent_at="2017-08-01T12:00:00.000Z",
+             order_form_id="0ee54ba8c6bc4240a06085dfd89ca015")])
+    conversation = {"id": "0c3f1a2b3c4d5e6f", "expiration_timestamp": "1501675200", "origin": {"type": "marketing"}}
+    pricing = {"billable": True, "pricing_model": "CBP", "category": "marketing"}
+    write_lines(landing, "whatsapp", "2017-08-02", "hooks.jsonl", [
+        meta_webhook({"statuses": [
+            {"id": "wamid.V1", "status": "sent", "timestamp": str(unix("2017-08-01T12:00:02Z")),
+             "recipient_id": "556400000000", "conversation": conversation, "pricing": pricing},
+            {"id": "wamid.V1", "status": "delivered", "timestamp": str(unix("2017-08-01T12:00:05Z")),
+             "recipient_id": "556400000000", "conversation": conversation, "pricing": pricing}]}),
+        meta_webhook({"statuses": [
+            {"id": "wamid.V1", "status": "read", "timestamp": str(unix("2017-08-01T12:10:00Z")),
+             "recipient_id": "556400000000"}]}),
+        meta_webhook({"contacts": [{"profile": {"name": "Cliente"}, "wa_id": "556400000000"}],
+                      "messages": [{"context": {"from": "15550783881", "id": "wamid.V1"},
+                                    "from": "556400000000", "id": "wamid.TAP1",
+                                    "timestamp": str(unix("2017-08-02T09:00:00Z")), "type": "button",
+                                    "button": {"payload": "Ver carrinho", "text": "Ver carrinho"}}]}),
+    ])
+    write_lines(landing, "clicks", "2017-08-01", "clicks.jsonl", [
+        {"click_id": "c_early", "message_id": "wamid.V1", "clicked_at": "2017-07-31T23:59:59.9Z",
+         "url": "https://lojabrinquedos.example/checkout/?orderFormId=0ee54ba8c6bc4240a06085dfd89ca015",
+         "user_agent": "Mozilla/5.0 (Linux; Android 7.0)"}])
+    write_lines(landing, "orders", "2017-08-03", "orders.jsonl", [document])
+    run()
+
+    assert rows(settings.warehouse, "SELECT count(*) FROM raw.rejected_records") == [(0,)]
+    assert rows(settings.warehouse, """
+        SELECT conversion_id, order_form_id, user_id, message_id, attribution_type, clicked_at,
+               order_total, currency
+        FROM marts.fct_conversions""") == [
+        ("v50215843lojb", "0ee54ba8c6bc4240a06085dfd89ca015", buyer, "wamid.V1", "click_through",
+         datetime(2017, 8, 2, 9, 0), Decimal("999.00"), "BRL")]
+    assert rows(settings.warehouse, "SELECT click_id, click_kind, campaign_id, user_id, click_date "
+                                    "FROM marts.fct_clicks ORDER BY clicked_at") == [
+        ("c_early", "link", "cmp_br", buyer, date(2017, 7, 31)),
+        ("wamid.TAP1", "button", "cmp_br", buyer, date(2017, 8, 2))]
+    daily = rows(settings.warehouse, """
+        SELECT metric_date, messages_sent, messages_delivered, unique_clicks, total_clicks,
+               click_through_conversions, click_through_conversion_value, currency
+        FROM marts.mart_daily_campaign_metrics ORDER BY metric_date""")
+    assert daily == [
+        (date(2017, 7, 31), 0, 1, 1, 1, 0, Decimal("0.00"), None),  # the early click proves delivery
+        (date(2017, 8, 1), 1, 0, 0, 0, 0, Decimal("0.00"), None),
+        (date(2017, 8, 2), 0, 0, 1, 1, 0, Decimal("0.00"), None),
+        (date(2017, 8, 3), 0, 0, 0, 0, 1, Decimal("999.00"), "BRL")]
+    # One shopper clicked on two days: two per-day unique clickers, one over the range.
+    assert rows(settings.warehouse, "SELECT count(DISTINCT user_id) FROM marts.fct_clicks") == [(1,)]
+
+    from orchestration.reporting.csv_export import export_conversions_csv
+    from orchestration.reporting.report_range import ReportRange
+
+    with duckdb.connect(settings.warehouse, read_only=True) as con:
+        csv = export_conversions_csv(con, ReportRange(date(2017, 7, 31), date(2017, 8, 3)), settings.reports)
+    lines = csv.path.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[1].endswith(",999.00,BRL,0ee54ba8c6bc4240a06085dfd89ca015")

@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import duckdb
 
@@ -80,10 +80,11 @@ def _glob_root(landing: str) -> str:
     return landing.rstrip("/")
 
 
-def discover_new_files(con: duckdb.DuckDBPyConnection, landing: str, source: Source,
-                       received_from: date | None = None, received_to: date | None = None) -> list[tuple[str, int]]:
-    """(path, size) of the landing files of a source that were never loaded, oldest dt first,
-    optionally only those received (dt=) within [received_from, received_to]."""
+def discover_new_files(con: duckdb.DuckDBPyConnection, landing: str, source: Source) -> list[tuple[str, int]]:
+    """(path, size) of the landing files of a source that were never loaded, oldest dt first.
+
+    Every one of them, whatever its `dt=` folder: `dt` is the day a file was received, and the
+    events of a day arrive in later folders (docs/spec.md section 1)."""
     root = _glob_root(landing)
     patterns = [f"{root}/{source.name}/dt=*/*.jsonl", f"{root}/{source.name}/dt=*/*.jsonl.gz"]
     listed = " UNION ALL ".join(f"SELECT file FROM glob({sql_literal(p)})" for p in patterns)
@@ -93,11 +94,9 @@ def discover_new_files(con: duckdb.DuckDBPyConnection, landing: str, source: Sou
         FROM ({listed}) AS landed
         ANTI JOIN (SELECT file FROM raw.loaded_files WHERE source = ?) AS loaded
           ON loaded.file = substr(landed.file, {len(root) + 2})
-        WHERE (?::DATE IS NULL OR {_RECEIVED_DT.format(path="landed.file")} >= ?::DATE)
-          AND (?::DATE IS NULL OR {_RECEIVED_DT.format(path="landed.file")} <= ?::DATE)
         ORDER BY landed.file
         """,
-        [source.name, received_from, received_from, received_to, received_to],
+        [source.name],
     ).fetchall()
     return [(path, os.path.getsize(path) if "://" not in path else 0) for (path,) in rows]
 
@@ -716,16 +715,14 @@ class Loader:
         result.records_rejected += 1
 
 
-def load_source(con: duckdb.DuckDBPyConnection, landing: str, source_name: str,
-                received_from: date | None = None, received_to: date | None = None) -> LoadResult:
-    """Load every landing file of `source_name` that was never loaded (received within the
-    optional [received_from, received_to] days)."""
+def load_source(con: duckdb.DuckDBPyConnection, landing: str, source_name: str) -> LoadResult:
+    """Load every landing file of `source_name` that was never loaded."""
     from orchestration.ingestion.contracts import contract
 
     source = sources()[source_name]
     ensure_raw_tables(con)
     result = LoadResult(source=source_name, rows_loaded={t: 0 for t in source.tables})
-    files = discover_new_files(con, landing, source, received_from, received_to)
+    files = discover_new_files(con, landing, source)
     if not files:
         return result
     loader = Loader(con, landing, source, next_batch_id(con), datetime.now(timezone.utc).replace(tzinfo=None),

@@ -113,14 +113,14 @@
 {%- endmacro %}
 
 {#- Post-hook of every model (a no-op but for incremental ones): record what the model absorbed,
-    in the same transaction as its rows. A run restricted to a window of days has not absorbed
-    the batches' changes outside the window: it never raises the watermark, and a restricted
-    full build drops it (the next unrestricted run recomputes everything). A staging table
-    absorbs whole batches whatever the window: it always records them. -#}
+    in the same transaction as its rows. Only the daily marts (meta `window_of_days`) heed a
+    window of days: restricted to one, they have not recounted the days outside it, so they never
+    raise their watermark, and a restricted first build drops it (the next unrestricted run
+    recounts everything). Every other model absorbs whole batches whatever the window. -#}
 {% macro record_batch_watermark() -%}
     {%- if model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
     {%- set name = this.schema ~ '.' ~ this.identifier -%}
-    {%- if not date_window_is_set() or _watermark_is_raw_batches(model) -%}
+    {%- if not window_restricts_this_model() -%}
         insert or replace into {{ batch_watermarks_table() }} (model_name, batch_id, settings, recorded_at)
         select '{{ name }}', {{ until_batch() }}, '{{ _watermark_settings_of(model) }}', cast(now() as timestamp)
     {%- elif is_incremental() -%}
@@ -135,25 +135,25 @@
 {#- Pre-hook of incremental models: delete the rows this run rebuilds, including keys that may
     have stopped existing (a canceled purchase, a conversion that lost its attribution), which a
     delete+insert on the new rows alone would leave behind. `touched_keys` is the macro that
-    selects the touched keys (called only when needed). -#}
+    selects the touched keys (called only when needed); `date_expr` the day column of a daily
+    mart, whose rows in the window of days are rebuilt when one is given. -#}
 {% macro delete_rows_to_rebuild(key_expr=none, touched_keys=none, date_expr=none) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where
-        {%- if date_window_is_set() %} {{ in_date_window(date_expr) }}
+        {%- if window_restricts_this_model() %} {{ in_date_window(date_expr) }}
         {%- else %} {{ since_batch() }} = -1
             {%- if touched_keys %} or {{ key_expr }} in ({{ touched_keys() }}){%- endif -%}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The body's filter on the keys to (re)build: touched keys in an incremental run, the window's
-    days when one is given, everything otherwise. -#}
-{% macro rebuild_filter(key_expr, touched_keys, date_expr) -%}
-    {%- if date_window_is_set() -%}
-        {{ in_date_window(date_expr) }}
-    {%- elif is_incremental() -%}
+{#- The body's filter on the keys to (re)build: touched keys in an incremental run, everything
+    otherwise. A window of days plays no part: new batches are absorbed whole, wherever their
+    days fall, so the days of a window come out as a full build gives them. -#}
+{% macro rebuild_filter(key_expr, touched_keys) -%}
+    {%- if is_incremental() -%}
         ({{ key_expr }} in ({{ touched_keys() }}))
     {%- else -%}
-        (true)
+        (1 = 1)
     {%- endif -%}
 {%- endmacro %}

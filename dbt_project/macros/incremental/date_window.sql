@@ -1,5 +1,9 @@
 {#- The optional window of local days a run (re)builds: vars min_date / max_date, half-open
-    (>= min_date and < max_date), passed by `campaigns run --start --end`. Null is no bound. -#}
+    (>= min_date and < max_date), passed by `campaigns run --start --end`. Null is no bound.
+
+    Only the daily marts heed it (meta `window_of_days: true`): they recount the rows of those
+    days from the intermediate models, which absorb every new batch whatever its days, so the
+    window's rows are exactly what a full build gives (docs/decisions.md, "A window of days"). -#}
 
 {% macro _date_var(name) -%}
     {#- A unit test pins a model's logic on its own fixtures, whatever window the run is for. -#}
@@ -19,6 +23,12 @@
     {{ return(_date_var('min_date') is not none or _date_var('max_date') is not none) }}
 {%- endmacro %}
 
+{#- True when this model is a daily mart and the run is restricted to a window of days. -#}
+{% macro window_restricts_this_model() -%}
+    {%- set meta = ((model or {}).get('config') or {}).get('meta') or {} -%}
+    {{ return(meta.get('window_of_days', false) and date_window_is_set()) }}
+{%- endmacro %}
+
 {% macro in_date_window(date_expr) -%}
     {%- set conditions = [] -%}
     {%- if _date_var('min_date') is not none -%}
@@ -27,5 +37,5 @@
     {%- if _date_var('max_date') is not none -%}
         {%- do conditions.append(date_expr ~ " < cast('" ~ _date_var('max_date') ~ "' as date)") -%}
     {%- endif -%}
-    {{ return('(' ~ (conditions | join(' and ') if conditions else 'true') ~ ')') }}
+    {{ return('(' ~ (conditions | join(' and ') if conditions else '1 = 1') ~ ')') }}
 {%- endmacro %}

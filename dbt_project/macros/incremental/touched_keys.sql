@@ -39,12 +39,24 @@
     where message_id in ({{ touched_message_ids() }})
 {%- endmacro %}
 
+{#- Users with a reminder of a campaign that has a new admin event: a campaign's currency
+    stands in for a purchase that has none. Rare and small: campaigns change by hand. -#}
+{% macro touched_campaign_users() -%}
+    select user_id
+    from {{ ancestor('stg_campaign_engine__sends') }}
+    where campaign_id in (
+        select campaign_id from {{ ancestor('stg_campaign_admin__campaign_events') }}
+        where {{ in_new_batches() }}
+    )
+{%- endmacro %}
+
 {#- Purchases whose attribution may have changed: their orders changed, or the reminders of
-    their buyer did. -#}
+    their buyer did, or the campaigns of their buyer's reminders did. -#}
 {% macro touched_attributed_purchase_ids() -%}
     {{ touched_order_purchase_ids() }}
     union
     select purchase_id
     from {{ ancestor('int_purchases_grouped') }}
     where user_id in ({{ touched_reminder_users() }})
+        or user_id in ({{ touched_campaign_users() }})
 {%- endmacro %}

@@ -1,8 +1,14 @@
--- The (local day, campaign) rows of the daily marts: for each campaign, every day from its first
--- send to the last day with any data (a send, a status, a click or tap, an order), zeros included.
-with first_sends as (
+-- The (local day, campaign) rows of the daily marts: for each campaign, every day from the first
+-- day of any of its events (a send, a status, a click or tap, an order) to the last day with any
+-- data, zeros included. An event may be stamped before its reminder's send (clocks differ): it
+-- still counts on its own day, so the calendar starts at the earliest of them.
+-- A click proves delivery and an order comes after a delivery or a click, so the earliest event
+-- of a reminder is the earliest of its send, its delivery (statuses and clicks) and its failure.
+with first_events as (
 
-    select campaign_id, {{ to_local_date('min(sent_at)') }} as first_send_date
+    select
+        campaign_id,
+        {{ to_local_date(earliest(earliest('min(sent_at)', 'min(delivered_at)'), 'min(failed_at)')) }} as first_event_date
     from {{ ref('int_reminders_tracked') }}
     group by campaign_id
 
@@ -34,12 +40,12 @@ last_data_day as (
 
 days as (
 
-    {{ day_spine('(select min(first_send_date) from first_sends)', '(select last_data_date from last_data_day)') }}
+    {{ day_spine('(select min(first_event_date) from first_events)', '(select last_data_date from last_data_day)') }}
 
 )
 
 select
     days.day as metric_date,
-    first_sends.campaign_id
-from first_sends
-inner join days on days.day >= first_sends.first_send_date
+    first_events.campaign_id
+from first_events
+inner join days on days.day >= first_events.first_event_date

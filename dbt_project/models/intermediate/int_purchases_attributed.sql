@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='purchase_id',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild('purchase_id', touched_attributed_purchase_ids, 'order_date') }}"
+        pre_hook="{{ delete_rows_to_rebuild('purchase_id', touched_attributed_purchase_ids) }}"
     )
 }}
 
@@ -15,7 +15,7 @@ with purchases as (
     select *
     from {{ ref('int_purchases_grouped') }}
     where user_id is not null
-        and {{ rebuild_filter('purchase_id', touched_attributed_purchase_ids, 'created_date') }}
+        and {{ rebuild_filter('purchase_id', touched_attributed_purchase_ids) }}
 
 ),
 
@@ -105,6 +105,23 @@ assisted as (
 
 ),
 
+-- A purchase's currency is its store's; a real order document may lack it
+-- (storePreferencesData), and then the attributed campaign's currency stands in (SPEC 2).
+campaign_currencies as (
+
+    select campaign_id, currency
+    from (
+        select
+            campaign_id,
+            currency,
+            row_number() over (partition by campaign_id order by occurred_at desc, _batch_id desc) as recency
+        from {{ ref('stg_campaign_admin__campaign_events') }}
+        where currency is not null
+    ) as ranked
+    where recency = 1
+
+),
+
 -- 3. Any other purchase is organic: it appears in no conversion output.
 attributions as (
 
@@ -123,7 +140,7 @@ select
     purchases.created_at,
     purchases.created_date as order_date,
     purchases.total,
-    purchases.currency,
+    coalesce(purchases.currency, campaign_currencies.currency) as currency,
     attributions.message_id,
     reminders.campaign_id,
     attributions.attribution_type,
@@ -131,3 +148,4 @@ select
 from attributions
 inner join purchases on purchases.purchase_id = attributions.purchase_id
 inner join reminders on reminders.message_id = attributions.message_id
+left join campaign_currencies on campaign_currencies.campaign_id = reminders.campaign_id

@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='purchase_id',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild('purchase_id', touched_order_purchase_ids, 'created_date') }}"
+        pre_hook="{{ delete_rows_to_rebuild('purchase_id', touched_order_purchase_ids) }}"
     )
 }}
 
@@ -16,7 +16,7 @@ with order_versions as (
         *,
         coalesce(order_group, order_id) as purchase_id
     from {{ ref('stg_vtex__order_versions') }}
-    {% if is_incremental() and not date_window_is_set() -%}
+    {% if is_incremental() -%}
     where order_id in (
         select order_id
         from {{ ref('stg_vtex__order_versions') }}
@@ -160,4 +160,4 @@ final as (
 
 select *
 from final
-where {{ rebuild_filter('purchase_id', touched_order_purchase_ids, 'created_date') }}
+where {{ rebuild_filter('purchase_id', touched_order_purchase_ids) }}

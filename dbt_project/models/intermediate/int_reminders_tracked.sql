@@ -4,19 +4,19 @@
         incremental_strategy='delete+insert',
         unique_key='message_id',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild(date_expr='sent_date') }}"
+        pre_hook="{{ delete_rows_to_rebuild() }}"
     )
 }}
 
 -- The lifecycle of each reminder (SPEC 2): delivered, read, failed, clicked.
 -- Built from the whole history of the reminders it (re)builds: all of them in a full build, the
--- touched ones in an incremental run, those sent in the window of days when one is given.
-{%- set restricted = is_incremental() or date_window_is_set() %}
+-- touched ones in an incremental run.
+{%- set restricted = is_incremental() %}
 with reminders as (
 
     select *
     from {{ ref('stg_campaign_engine__sends') }}
-    where {{ rebuild_filter('message_id', touched_message_ids, to_local_date('sent_at')) }}
+    where {{ rebuild_filter('message_id', touched_message_ids) }}
 
 ),
 

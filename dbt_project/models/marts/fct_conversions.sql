@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='conversion_id',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild('conversion_id', touched_attributed_purchase_ids, 'order_date') }}"
+        pre_hook="{{ delete_rows_to_rebuild('conversion_id', touched_attributed_purchase_ids) }}"
     )
 }}
 
@@ -13,7 +13,7 @@ with conversions as (
 
     select *
     from {{ ref('int_purchases_attributed') }}
-    where {{ rebuild_filter('purchase_id', touched_attributed_purchase_ids, 'order_date') }}
+    where {{ rebuild_filter('purchase_id', touched_attributed_purchase_ids) }}
 
 )
 

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['send_date', 'campaign_id'],
         on_schema_change='fail',
+        meta={'window_of_days': true},
         pre_hook="{{ delete_rows_to_rebuild(date_expr='send_date') }}"
     )
 }}

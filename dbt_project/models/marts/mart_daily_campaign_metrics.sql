@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['metric_date', 'campaign_id'],
         on_schema_change='fail',
+        meta={'window_of_days': true},
         pre_hook="{{ delete_rows_to_rebuild(date_expr='metric_date') }}"
     )
 }}
@@ -72,18 +73,13 @@ read_counts as (
 click_counts as (
 
     select
-        clicks.click_date as metric_date,
-        reminders.campaign_id,
-        count(distinct reminders.user_id) as unique_clicks,
+        click_date as metric_date,
+        campaign_id,
+        count(distinct user_id) as unique_clicks,
         count(*) as total_clicks
-    from (
-        select message_id, {{ to_local_date('clicked_at') }} as click_date
-        from {{ ref('int_reminder_clicks_unioned') }}
-    ) as clicks
-    inner join {{ ref('int_reminders_tracked') }} as reminders
-        on reminders.message_id = clicks.message_id
-    where {{ in_date_window('clicks.click_date') }}
-    group by clicks.click_date, reminders.campaign_id
+    from {{ ref('fct_clicks') }}
+    where {{ in_date_window('click_date') }}
+    group by click_date, campaign_id
 
 ),
 
