@@ -88,6 +88,7 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
     addresses = parse_recipients(recipients)
     mailer.sender()
     backend = mailer.backend()
+    require_warehouse(warehouse)
 
     with warehouse.connect() as con:
         ledger.ensure_ledger(con)
@@ -132,6 +133,13 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
                             delivery.outbox_file)
     log.info(outcome.summary())
     return outcome
+
+
+def require_warehouse(warehouse: WarehouseResource) -> None:
+    """Refuse a missing warehouse: connecting would create an empty file (and its lock) first."""
+    if not warehouse.exists():
+        raise ReportError(f"no warehouse at {warehouse.database}: build it first with "
+                          "`campaigns run`")
 
 
 def _record_failure(warehouse: WarehouseResource, delivery_id: str, error: BaseException,
