@@ -202,7 +202,8 @@ def _read_campaigns(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[Campa
         SELECT campaign_id, currency, {_VALUE_SUMS} FROM daily GROUP BY campaign_id, currency
         HAVING {_VALUED} ORDER BY campaign_id, currency NULLS LAST
     """, params).fetchall():
-        values.setdefault(row[0], []).append(CurrencyValues(row[1], dict(zip(VALUE_METRICS, row[2:]))))
+        entry = CurrencyValues(row[1], dict(zip(VALUE_METRICS, row[2:])))
+        values.setdefault(row[0], []).append(entry)
     campaigns = []
     for row in rows:
         campaign_id, counts = row[0], dict(zip(COUNT_METRICS, (int(v) for v in row[1:10])))
