@@ -65,9 +65,12 @@ class ReportOutcome:
         return f"{what} {how}: {csv}"
 
 
-def content_hash(csv_sha256: str, subject: str, metrics_fingerprint: str) -> str:
+def content_hash(csv_sha256: str, subject: str, metrics_fingerprint: str,
+                 timezone: str | None = None) -> str:
+    """What the recipients get: the CSV, the subject, the body's figures and its zone line."""
     digest = hashlib.sha256()
-    for part in ("csv", csv_sha256, "subject", subject, "metrics", metrics_fingerprint):
+    for part in ("csv", csv_sha256, "subject", subject, "metrics", metrics_fingerprint,
+                 "timezone", timezone or ""):
         digest.update(part.encode("utf-8") + b"\0")
     return digest.hexdigest()
 
@@ -94,7 +97,7 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
         ledger.ensure_ledger(con)
         csv = export_conversions_csv(con, report_range, reports_dir)
         metrics = read_range_metrics(con, report_range)
-        digest = content_hash(csv.sha256, report_range.subject, metrics.fingerprint())
+        digest = content_hash(csv.sha256, report_range.subject, metrics.fingerprint(), timezone)
         key = ledger.DeliveryKey(report_range.start, report_range.end, addresses, digest, backend)
         previous = None if force else ledger.latest_blocking_entry(con, key)
         if previous is None:
