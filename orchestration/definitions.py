@@ -14,7 +14,11 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.publishing import PublishFolder, build_publish_asset
-from orchestration.assets.reporting import build_daily_schedule, conversions_report, send_report_job
+from orchestration.assets.reporting import (
+    build_daily_schedule,
+    build_send_report_job,
+    conversions_report,
+)
 from orchestration.assets.transformation import DBT_EXECUTABLE, campaign_dbt_models, dbt_project
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.mailer import MailerResource
@@ -45,7 +49,7 @@ daily_job = dg.define_asset_job(
 def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*raw_assets, campaign_dbt_models, bi_marts, conversions_report],
-        jobs=[pipeline_job, daily_job, send_report_job],
+        jobs=[pipeline_job, daily_job, build_send_report_job(settings)],
         schedules=[build_daily_schedule(daily_job, settings.timezone)],
         resources={
             "warehouse": WarehouseResource(database=settings.warehouse),

@@ -132,6 +132,14 @@ CREATE TABLE marts.mart_daily_campaign_metrics (
     assisted_conversion_value DECIMAL(18, 2), click_through_conversion_value DECIMAL(18, 2),
     total_conversion_value DECIMAL(18, 2), currency VARCHAR
 );
+CREATE TABLE marts.fct_clicks (
+    click_id VARCHAR PRIMARY KEY, click_kind VARCHAR, message_id VARCHAR, campaign_id VARCHAR,
+    user_id VARCHAR, clicked_at TIMESTAMP, click_date DATE
+);
+CREATE TABLE marts.dim_campaigns (
+    campaign_id VARCHAR PRIMARY KEY, name VARCHAR, language VARCHAR, message_type VARCHAR,
+    currency VARCHAR, status VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP
+);
 """
 
 ITEMS = '[{"id":"1234","name":"Camiseta Azul","quantity":2,"price":49.9}]'
@@ -184,9 +192,32 @@ def add_daily_metrics(con, metric_date: str, campaign_id: str = "cmp_cart_es",
                 [date.fromisoformat(metric_date), campaign_id, *values, currency])
 
 
+def add_click(con, click_id: str, *, user_id: str, clicked_at: str, click_date: str | None = None,
+              message_id: str = "wamid.1", campaign_id: str = "cmp_cart_es", click_kind: str = "link") -> None:
+    con.execute("INSERT INTO marts.fct_clicks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [click_id, click_kind, message_id, campaign_id, user_id, ts(clicked_at),
+                 date.fromisoformat(click_date or clicked_at[:10])])
+
+
+def add_campaign(con, campaign_id: str, name: str, *, currency: str = "BRL", status: str = "active",
+                 language: str = "es", message_type: str = "cart_reminder") -> None:
+    con.execute("INSERT INTO marts.dim_campaigns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [campaign_id, name, language, message_type, currency, status,
+                 ts("2024-06-01 10:00:00"), ts("2024-06-20 09:00:00")])
+
+
 def small_marts(con) -> None:
-    """Two conversions on 2024-06-25 (BRL) and one on 2024-06-26 (USD), with their metrics."""
+    """Two conversions on 2024-06-25 (BRL) and one on 2024-06-26 (USD), with their metrics; user
+    u1 clicks on both days, so 2024-06-25 to 2024-06-26 has 3 distinct clickers while the daily
+    unique_clicks add up to 4."""
     create_marts(con)
+    add_campaign(con, "cmp_cart_es", "Carrito abandonado")
+    add_campaign(con, "cmp_cart_us", "Abandoned cart US", currency="USD", status="paused", language="en")
+    add_click(con, "c1", user_id="u1", clicked_at="2024-06-25 12:10:00")
+    add_click(con, "wamid.in.1", user_id="u1", clicked_at="2024-06-25 12:11:00", click_kind="button")
+    add_click(con, "c2", user_id="u2", message_id="wamid.2", clicked_at="2024-06-25 13:00:00")
+    add_click(con, "c3", user_id="u4", message_id="wamid.4", clicked_at="2024-06-25 16:00:00")
+    add_click(con, "c4", user_id="u1", clicked_at="2024-06-26 09:00:00")
     add_reminder(con, "wamid.1", first_clicked_at="2024-06-25 12:10:00", click_count=1)
     add_reminder(con, "wamid.2", user_id="u2")
     add_conversion(con, "g1", order_form_id="a" * 32, message_id="wamid.1", attribution_type="click_through",
@@ -202,7 +233,8 @@ def small_marts(con) -> None:
                       messages_read=7, unique_clicks=3, total_clicks=4, assisted_conversions=1,
                       click_through_conversions=1, total_conversions=2, assisted_conversion_value="20.00",
                       click_through_conversion_value="109.80", total_conversion_value="129.80")
-    add_daily_metrics(con, "2024-06-26", messages_sent=5, messages_delivered=5, messages_read=2)
+    add_daily_metrics(con, "2024-06-26", messages_sent=5, messages_delivered=5, messages_read=2,
+                      unique_clicks=1, total_clicks=1)
     add_daily_metrics(con, "2024-06-26", campaign_id="cmp_cart_us", currency="USD", messages_sent=2,
                       messages_delivered=2, assisted_conversions=1, total_conversions=1,
                       assisted_conversion_value="7.50", total_conversion_value="7.50")

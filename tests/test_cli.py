@@ -54,3 +54,21 @@ def test_missing_landing_folder_gives_one_line_error(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"campaigns: error: the landing folder {tmp_path / 'nowhere'} does not exist "
         "(set CAMPAIGNS_LANDING, or `campaigns generate` sample data)"]
+
+
+def test_report_against_a_missing_warehouse_fails_in_one_line_and_creates_nothing(tmp_path, monkeypatch, capsys):
+    from orchestration.cli import main
+
+    warehouse = tmp_path / "nowhere" / "warehouse.duckdb"
+    monkeypatch.setenv("CAMPAIGNS_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("CAMPAIGNS_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("CAMPAIGNS_OUTBOX", str(tmp_path / "outbox"))
+    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+
+    code = main(["report", "--start", "2024-06-25", "--end", "2024-06-25", "--to", "ops@shop.example"])
+
+    assert code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"campaigns: error: no warehouse at {warehouse}: build it first with `campaigns run`"]
+    assert not warehouse.exists() and not warehouse.parent.exists()
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "outbox").exists()

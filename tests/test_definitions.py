@@ -28,6 +28,7 @@ def test_daily_schedule_runs_the_whole_pipeline_at_six_local_and_asks_for_yester
     request, = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
     config = request.run_config["ops"]["conversions_report"]["config"]
     assert (config["start_date"], config["end_date"], config["recipients"]) == ("2024-06-25", "2024-06-25", "ops@shop.example")
+    assert config["catch_up"] is True  # the run also sends the days of the week before not sent yet
     # The run loads every new file and rebuilds what it touches: no window narrows it to the day.
     assert not {"campaigns/start_date", "campaigns/end_date"} & set(request.tags)
 

@@ -43,7 +43,7 @@ def test_without_a_key_a_parseable_eml_lands_in_the_outbox(report_warehouse, out
     assert message.get_content_type() == "multipart/mixed"
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
-    assert "total_conversions" in text.get_content() and "129.80" in text.get_content()
+    assert "Total conversions" in text.get_content() and "129.80" in text.get_content()
     assert "Total conversions" in html.get_content() and "7.50" in html.get_content()
     related = message.get_body(preferencelist=("related",))
     image, = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]

@@ -162,3 +162,19 @@ def test_any_text_cell_reads_back_as_written_with_a_quote_before_a_formula(con, 
     for written, original in ((rows[1][0], user_id), (rows[1][8], currency)):
         dangerous = original[:1] in ("=", "+", "-", "@", "\t", "\r")
         assert written == ("'" + original if dangerous else original)
+
+
+def test_conversions_alike_in_time_and_order_form_are_ordered_by_conversion_id(tmp_path):
+    # Inserted in the "wrong" physical order: without conversion_id as the last key the engine
+    # may give them either way, and the same data would give other bytes (and a new report).
+    connection = duckdb.connect()
+    create_marts(connection)
+    for conversion_id, user_id in (("g_second", "u_second"), ("g_first", "u_first")):
+        add_conversion(connection, conversion_id, order_form_id="d" * 32, user_id=user_id,
+                       order_created_at="2024-06-25 12:00:00", order_date="2024-06-25")
+
+    report = export(connection, tmp_path, "2024-06-25", "2024-06-25")
+
+    rows = list(csv.DictReader(io.StringIO(report.path.read_bytes().decode("utf-8-sig"), newline="")))
+    assert [row["userId"] for row in rows] == ["u_first", "u_second"]
+    connection.close()

@@ -12,12 +12,14 @@ import pytest
 from fake_sendgrid import FakeSendGrid, Reply
 from orchestration.assets.reporting import (
     build_daily_schedule,
+    build_send_report_job,
     conversions_report,
     report_run_config,
-    send_report_job,
 )
+from orchestration.definitions import build_defs
 from orchestration.reporting.report_range import ReportRange, previous_local_day
 from orchestration.resources.mailer import MailerResource
+from orchestration.settings import load_settings
 
 API_KEY = "SG.dagster-test-key.NeverInDagsterLogs-42"
 NEW_YORK = "America/New_York"
@@ -42,8 +44,13 @@ def fake(monkeypatch):
 def definitions(report_warehouse, tmp_path, fake=None):
     mailer = MailerResource(report_from="reports@shop.example", outbox=str(tmp_path / "outbox"),
                             sendgrid_host=fake.url if fake else None, backoff_base_seconds=0.01, max_attempts=2)
-    return dg.Definitions(assets=[conversions_report], jobs=[send_report_job],
+    return dg.Definitions(assets=[conversions_report], jobs=[send_report_job()],
                           resources={"warehouse": report_warehouse, "mailer": mailer})
+
+
+def send_report_job():
+    """The job as the code location builds it, from this test's environment."""
+    return build_send_report_job(load_settings())
 
 
 def run(defs, run_config=None):
@@ -121,10 +128,51 @@ def test_without_run_config_it_sends_yesterday_to_report_recipients(report_wareh
     assert eml["To"] == "team@shop.example"
 
 
-def test_a_bad_date_in_run_config_fails_the_run_in_one_line(report_warehouse, tmp_path):
-    result = run(definitions(report_warehouse, tmp_path), range_config("2024-06-31", None))
+@pytest.mark.parametrize(("config", "field", "message"), [
+    (range_config("2024-06-31", None), "start_date", "start_date must be a date as YYYY-MM-DD, got '2024-06-31'"),
+    (range_config("2024-06-25", "June 26"), "end_date", "end_date must be a date as YYYY-MM-DD, got 'June 26'"),
+    (range_config("2024-06-25", "2024-06-25", recipients="ops@shop.example, not-an-address"), "recipients",
+     "recipients: invalid recipient address 'not-an-address': expected one bare address such as name@example.com"),
+    (range_config("2024-06-25", "2024-06-25", recipients="ops@shop.example\r\nBcc: x@y.z"), "recipients",
+     "recipients: invalid recipient address"),
+])
+def test_bad_run_config_fails_the_run_in_one_line_naming_the_field(report_warehouse, tmp_path, config, field,
+                                                                   message):
+    result = run(definitions(report_warehouse, tmp_path), config)
 
-    assert "start_date must be a date as YYYY-MM-DD, got '2024-06-31'" in failure_message(result)
+    assert not result.success
+    shown = failure_message(result).strip()
+    assert len(shown.splitlines()) == 1 and field in shown and message in shown, shown
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "outbox").exists()
+
+
+def test_the_launchpad_opens_on_yesterday_and_report_recipients(monkeypatch):
+    monkeypatch.setenv("REPORT_RECIPIENTS", "ops@shop.example,ceo@shop.example")
+    before = previous_local_day(datetime.now(timezone.utc), NEW_YORK).isoformat()
+    defs = build_defs(load_settings())
+    after = previous_local_day(datetime.now(timezone.utc), NEW_YORK).isoformat()
+
+    job = defs.resolve_job_def("send_report_job")
+
+    # The job's default run config is the launchpad's "default" preset: what a user sees first.
+    config = job.run_config["ops"]["conversions_report"]["config"]
+    assert config["start_date"] == config["end_date"] and config["start_date"] in {before, after}
+    assert config["recipients"] == "ops@shop.example,ceo@shop.example" and config["force"] is False
+    fields = (job.run_config_schema.config_type.fields["ops"].config_type.fields["conversions_report"]
+              .config_type.fields["config"].config_type.fields)
+    for name in ("start_date", "end_date", "recipients"):
+        assert fields[name].description, name
+    assert "$REPORT_RECIPIENTS" in fields["recipients"].description
+    assert "yesterday" in fields["start_date"].description
+
+
+def test_the_launchpads_defaults_send_yesterday_without_editing(report_warehouse, tmp_path):
+    # Launching the job as the launchpad opens (its default config, nothing typed) sends.
+    defs = definitions(report_warehouse, tmp_path)
+
+    result = run(defs, defs.resolve_job_def("send_report_job").run_config)
+
+    assert result.success and metadata(result)["recipients"] == 1
 
 
 @pytest.mark.parametrize(("tick", "expected_day"), [
@@ -135,7 +183,7 @@ def test_a_bad_date_in_run_config_fails_the_run_in_one_line(report_warehouse, tm
     (datetime(2024, 3, 11, 3, 30, tzinfo=timezone.utc), "2024-03-09"),        # 23:30 on the 10th in New York
 ])
 def test_the_schedule_asks_for_the_previous_local_day_across_dst(tick, expected_day):
-    schedule = build_daily_schedule(send_report_job, NEW_YORK)
+    schedule = build_daily_schedule(send_report_job(), NEW_YORK)
 
     data = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
 
@@ -148,7 +196,7 @@ def test_the_schedule_asks_for_the_previous_local_day_across_dst(tick, expected_
 
 def test_the_scheduled_run_sends_the_previous_day(report_warehouse, tmp_path):
     defs = definitions(report_warehouse, tmp_path)
-    schedule = build_daily_schedule(send_report_job, NEW_YORK)
+    schedule = build_daily_schedule(send_report_job(), NEW_YORK)
     tick = datetime(2024, 6, 26, 6, 0, tzinfo=ZoneInfo(NEW_YORK))
 
     request, = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests

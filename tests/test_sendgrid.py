@@ -61,7 +61,7 @@ def test_request_carries_recipients_sender_subject_bodies_and_the_csv(report_war
     assert body["subject"] == "WhatsApp campaign report 2024-06-25 to 2024-06-26"
     assert [part["type"] for part in body["content"]] == ["text/plain", "text/html"]
     text, html = (part["value"] for part in body["content"])
-    assert "messages_sent" in text and "17" in text and "129.80" in text and "7.50" in text
+    assert "Messages sent" in text and "17" in text and "129.80" in text and "7.50" in text
     assert "Messages sent" in html and "129.80" in html and "USD" in html
     csv_part, = [part for part in body["attachments"] if part["disposition"] == "attachment"]
     assert csv_part["filename"] == "conversions_2024-06-25_2024-06-26.csv"

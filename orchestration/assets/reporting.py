@@ -1,8 +1,9 @@
 """The conversions report as a Dagster asset, its on-demand job and the daily schedule.
 
 The asset is the CSV of conversions for a range of local days, emailed once to its recipients;
-its run config is the admin's "Send report" form. The schedule launches it at 06:00 local time
-for the previous local day.
+its run config is the admin's "Send report" form, whose launchpad opens on yesterday and
+$REPORT_RECIPIENTS. The schedule launches it at 06:00 local time for the previous local day,
+and that run also sends the days of the week before that were not sent (the catch-up).
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset's parameter types at runtime.
@@ -15,11 +16,13 @@ from pydantic import Field
 from orchestration.reporting.report_range import ReportRange, previous_local_day
 from orchestration.resources.mailer import MailerResource
 from orchestration.resources.warehouse import WarehouseResource
-from orchestration.settings import load_settings
+from orchestration.settings import Settings, load_settings
 
 FCT_CONVERSIONS = dg.AssetKey(["marts", "fct_conversions"])
 FCT_REMINDERS = dg.AssetKey(["marts", "fct_reminders"])
 DAILY_METRICS = dg.AssetKey(["marts", "mart_daily_campaign_metrics"])
+FCT_CLICKS = dg.AssetKey(["marts", "fct_clicks"])
+DIM_CAMPAIGNS = dg.AssetKey(["marts", "dim_campaigns"])
 
 REPORT_ASSET = "conversions_report"
 SEND_REPORT_JOB = "send_report_job"
@@ -29,24 +32,30 @@ END_TAG = "campaigns/report_end"
 
 
 class ConversionsReportConfig(dg.Config):
-    """The "Send report" form. Left empty, it sends yesterday's report to $REPORT_RECIPIENTS."""
+    """The "Send report" form. The launchpad opens on yesterday and $REPORT_RECIPIENTS."""
 
     start_date: str | None = Field(
-        default=None, description="First local day, YYYY-MM-DD (default: end_date, else yesterday "
-                                  "in $CAMPAIGNS_TIMEZONE).")
+        default=None, description="First local day, YYYY-MM-DD. Opens on yesterday in "
+                                  "$CAMPAIGNS_TIMEZONE; empty takes end_date (both empty: "
+                                  "yesterday).")
     end_date: str | None = Field(
-        default=None, description="Last local day, inclusive, YYYY-MM-DD (default: start_date, "
-                                  "else yesterday in $CAMPAIGNS_TIMEZONE).")
+        default=None, description="Last local day, inclusive, YYYY-MM-DD. Opens on yesterday in "
+                                  "$CAMPAIGNS_TIMEZONE; empty takes start_date.")
     recipients: str | None = Field(
-        default=None, description="Comma-separated addresses (default: $REPORT_RECIPIENTS).")
+        default=None, description="Comma-separated addresses. Opens on $REPORT_RECIPIENTS; "
+                                  "empty sends to $REPORT_RECIPIENTS.")
     force: bool = Field(default=False,
                         description="Send even if this exact report was sent already.")
+    catch_up: bool = Field(
+        default=False, description="Set by the daily schedule, for one day: also send, oldest "
+                                   "first, each of the 6 days before it that these recipients "
+                                   "have not received and the marts hold data for.")
 
 
 @dg.asset(
     name=REPORT_ASSET,
     group_name="reporting",
-    deps=[FCT_CONVERSIONS, FCT_REMINDERS, DAILY_METRICS],
+    deps=[FCT_CONVERSIONS, FCT_REMINDERS, DAILY_METRICS, FCT_CLICKS, DIM_CAMPAIGNS],
     kinds={"csv", "email"},
 )
 def conversions_report(
@@ -61,16 +70,48 @@ def conversions_report(
     `raw.report_deliveries`)."""
     # The report path (DuckDB, the mailer) is imported when a report runs, not when the code
     # location loads (see orchestration/definitions.py).
+    from orchestration.reporting.catch_up import send_scheduled_reports
     from orchestration.reporting.service import send_report
 
     settings = load_settings()
-    outcome = send_report(
-        warehouse, mailer, config.start_date, config.end_date,
-        config.recipients if config.recipients not in (None, "") else settings.report_recipients,
-        config.force,
-        reports_dir=settings.reports, timezone=settings.timezone, log=context.log,
-    )
-    metadata = {
+    report_range, recipients = _checked_request(config, settings)
+    if config.catch_up:
+        outcomes = send_scheduled_reports(
+            warehouse, mailer, report_range.end, recipients, reports_dir=settings.reports,
+            timezone=settings.timezone, log=context.log)
+    else:
+        outcomes = [send_report(
+            warehouse, mailer, report_range.start, report_range.end, recipients, config.force,
+            reports_dir=settings.reports, timezone=settings.timezone, log=context.log)]
+    return dg.MaterializeResult(metadata=_describe(outcomes))
+
+
+def _checked_request(config: ConversionsReportConfig, settings: Settings) -> tuple:
+    """The range and recipients asked for, or a one-line ReportArgumentError naming the field."""
+    from orchestration.reporting.errors import ReportArgumentError
+    from orchestration.reporting.recipients import parse_recipients
+
+    report_range = ReportRange.resolve(config.start_date, config.end_date, settings.timezone)
+    if config.catch_up and report_range.days != 1:
+        raise ReportArgumentError(f"catch_up sends one day and the days before it: start_date "
+                                  f"and end_date must be the same day, got {report_range}")
+    recipients = config.recipients if config.recipients not in (None, "") \
+        else settings.report_recipients
+    try:
+        return report_range, parse_recipients(recipients)
+    except ReportArgumentError as error:
+        raise ReportArgumentError(f"recipients: {error}") from None
+
+
+def _describe(outcomes: list) -> dict:
+    """The last report sent (or found sent), and the days the run sent."""
+    metadata: dict = {"days_sent": ", ".join(outcome.report_range.start.isoformat()
+                                             for outcome in outcomes if outcome.status == "sent")}
+    if not outcomes:  # a catch-up run that found every day sent
+        metadata["delivery_status"] = "nothing_to_send"
+        return metadata
+    outcome = outcomes[-1]
+    metadata.update({
         "path": dg.MetadataValue.path(str(outcome.csv_path)),
         "start_date": outcome.report_range.start.isoformat(),
         "end_date": outcome.report_range.end.isoformat(),
@@ -80,29 +121,39 @@ def conversions_report(
         "backend": outcome.backend,
         "delivery_id": outcome.delivery_id,
         "content_hash": outcome.content_hash,
-    }
+    })
     if outcome.sendgrid_message_id:
         metadata["sendgrid_message_id"] = outcome.sendgrid_message_id
     if outcome.outbox_file:
         metadata["outbox_file"] = dg.MetadataValue.path(outcome.outbox_file)
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
 
 
-send_report_job = dg.define_asset_job(
-    SEND_REPORT_JOB,
-    selection=dg.AssetSelection.assets(conversions_report),
-    description="Send report: email the conversions CSV of a date range (run config: start_date, "
-                "end_date, recipients, force) from the marts as they are.",
-)
+def build_send_report_job(settings: Settings, now: datetime | None = None):
+    """The "Send report" job. Its default run config, what the launchpad opens on, holds the
+    range and recipients a user is asked for: yesterday in $CAMPAIGNS_TIMEZONE when the code
+    location loaded, and $REPORT_RECIPIENTS."""
+    day = previous_local_day(now or datetime.now(timezone.utc), settings.timezone)
+    return dg.define_asset_job(
+        SEND_REPORT_JOB,
+        selection=dg.AssetSelection.assets(conversions_report),
+        description="Send report: email the conversions CSV of a date range (run config: "
+                    "start_date, end_date, recipients, force) from the marts as they are.",
+        config=report_run_config(ReportRange(day, day), settings.report_recipients,
+                                 keep_empty_recipients=True),
+    )
 
 
 def report_run_config(report_range: ReportRange, recipients: str | None = None,
-                      force: bool = False) -> dict:
+                      force: bool = False, *, catch_up: bool = False,
+                      keep_empty_recipients: bool = False) -> dict:
     """Run config for any job that holds the report asset."""
     config: dict = {"start_date": report_range.start.isoformat(),
                     "end_date": report_range.end.isoformat(), "force": force}
-    if recipients:
-        config["recipients"] = recipients
+    if recipients or keep_empty_recipients:
+        config["recipients"] = recipients or ""
+    if catch_up:
+        config["catch_up"] = True
     return {"ops": {REPORT_ASSET: {"config": config}}}
 
 
@@ -115,24 +166,27 @@ def build_daily_schedule(
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
 ) -> dg.ScheduleDefinition:
     """A schedule that runs `job` (which must hold the report asset) every day at `hour`:00 in
-    `timezone_name` (default $CAMPAIGNS_TIMEZONE) for the previous local day.
+    `timezone_name` (default $CAMPAIGNS_TIMEZONE) for the previous local day, catching up the
+    days of the week before it that were not sent (orchestration/reporting/catch_up.py).
 
     The day is fixed in the run config when the tick fires, so a retry or a re-execution of
-    the run reports the same day, and the ledger keeps it from being mailed twice.
+    the run reports the same days, and the ledger keeps each from being mailed twice. Which
+    days are missing is decided by the run, after it built the marts, not by the tick.
     """
     zone = timezone_name or load_settings().timezone
 
     @dg.schedule(name=name, cron_schedule=f"0 {hour} * * *", job=job, execution_timezone=zone,
                  default_status=default_status,
                  description=f"Every day at {hour:02d}:00 {zone}: the previous local day's report "
-                             "to $REPORT_RECIPIENTS.")
+                             "to $REPORT_RECIPIENTS, and any of the 6 days before it not sent yet.")
     def daily_report(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         tick = context.scheduled_execution_time or datetime.now(timezone.utc)
         day = previous_local_day(tick, zone)
         report_range = ReportRange(day, day)
         return dg.RunRequest(
             run_key=None,
-            run_config=report_run_config(report_range, load_settings().report_recipients or None),
+            run_config=report_run_config(report_range, load_settings().report_recipients or None,
+                                         catch_up=True),
             tags={START_TAG: day.isoformat(), END_TAG: day.isoformat()},
         )
 

@@ -62,7 +62,9 @@ SELECT
     {_text("CAST(currency AS VARCHAR)")} AS "currency",
     {_text("CAST(order_form_id AS VARCHAR)")} AS "orderFormId"
 FROM conversion
-ORDER BY order_created_shown NULLS LAST, order_form_id NULLS LAST
+-- conversion_id last: rows alike in both keys keep one order, so the same data gives the same
+-- bytes and the ledger never re-sends an unchanged report
+ORDER BY order_created_shown NULLS LAST, order_form_id NULLS LAST, conversion_id
 """
 
 

@@ -65,9 +65,12 @@ class ReportOutcome:
         return f"{what} {how}: {csv}"
 
 
-def content_hash(csv_sha256: str, subject: str, metrics_fingerprint: str) -> str:
+def content_hash(csv_sha256: str, subject: str, metrics_fingerprint: str,
+                 timezone: str | None = None) -> str:
+    """What the recipients get: the CSV, the subject, the body's figures and its zone line."""
     digest = hashlib.sha256()
-    for part in ("csv", csv_sha256, "subject", subject, "metrics", metrics_fingerprint):
+    for part in ("csv", csv_sha256, "subject", subject, "metrics", metrics_fingerprint,
+                 "timezone", timezone or ""):
         digest.update(part.encode("utf-8") + b"\0")
     return digest.hexdigest()
 
@@ -88,12 +91,13 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
     addresses = parse_recipients(recipients)
     mailer.sender()
     backend = mailer.backend()
+    require_warehouse(warehouse)
 
     with warehouse.connect() as con:
         ledger.ensure_ledger(con)
         csv = export_conversions_csv(con, report_range, reports_dir)
         metrics = read_range_metrics(con, report_range)
-        digest = content_hash(csv.sha256, report_range.subject, metrics.fingerprint())
+        digest = content_hash(csv.sha256, report_range.subject, metrics.fingerprint(), timezone)
         key = ledger.DeliveryKey(report_range.start, report_range.end, addresses, digest, backend)
         previous = None if force else ledger.latest_blocking_entry(con, key)
         if previous is None:
@@ -132,6 +136,13 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
                             delivery.outbox_file)
     log.info(outcome.summary())
     return outcome
+
+
+def require_warehouse(warehouse: WarehouseResource) -> None:
+    """Refuse a missing warehouse: connecting would create an empty file (and its lock) first."""
+    if not warehouse.exists():
+        raise ReportError(f"no warehouse at {warehouse.database}: build it first with "
+                          "`campaigns run`")
 
 
 def _record_failure(warehouse: WarehouseResource, delivery_id: str, error: BaseException,
