@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.ingestion import raw_assets
-from orchestration.assets.publishing import PublishFolder, build_publish_asset
+from orchestration.assets.publishing import build_publish_asset
 from orchestration.assets.reporting import (
     build_daily_schedule,
     build_send_report_job,
@@ -21,7 +21,10 @@ from orchestration.assets.reporting import (
 )
 from orchestration.assets.transformation import DBT_EXECUTABLE, campaign_dbt_models, dbt_project
 from orchestration.resources.landing import LandingZone
+from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
+from orchestration.resources.publish_folder import PublishFolder
+from orchestration.resources.reports_folder import ReportsFolder
 from orchestration.resources.warehouse import WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR, Settings, load_settings
 
@@ -50,14 +53,16 @@ def build_defs(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*raw_assets, campaign_dbt_models, bi_marts, conversions_report],
         jobs=[pipeline_job, daily_job, build_send_report_job(settings)],
-        schedules=[build_daily_schedule(daily_job, settings.timezone)],
+        schedules=[build_daily_schedule(daily_job, settings.timezone, settings.report_recipients)],
         resources={
             "warehouse": WarehouseResource(database=settings.warehouse),
             "landing": LandingZone(root=settings.landing),
             "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
                                   dbt_executable=DBT_EXECUTABLE),
             "publish": PublishFolder(root=settings.publish),
-            "mailer": MailerResource.from_settings(settings),
+            "mailer": MailerResource.for_code_location(settings),
+            "reports": ReportsFolder(root=settings.reports),
+            "local_days": LocalDays(timezone=settings.timezone),
         },
         # The warehouse takes one writer at a time: the steps of a run execute one after another.
         executor=dg.in_process_executor,

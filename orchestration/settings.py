@@ -1,5 +1,7 @@
-"""Every setting of the pipeline, read from the environment in one place (SPEC section 6).
+"""Every setting of the pipeline, read from the environment in one place (docs/spec.md section 6).
 
+This is the only module that reads the process environment. Everything else gets its settings
+as Dagster resources (orchestration/definitions.py builds them from these) or as arguments.
 Relative paths are relative to the repository root, so the CLI, the Dagster daemon and the
 tests agree on where things are whatever their working directory.
 """
@@ -7,7 +9,7 @@ tests agree on where things are whatever their working directory.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,11 +50,13 @@ class Settings:
     report_recipients: str
     sendgrid_host: str | None
     dagster_home: str
+    # Never printed: repr=False keeps it out of any log or error that shows the settings. The
+    # code location does not hand it on: its mailer takes dg.EnvVar("SENDGRID_API_KEY").
+    sendgrid_api_key: str | None = field(default=None, repr=False)
 
     @property
     def sendgrid_configured(self) -> bool:
-        # The key itself is never stored here: it is read from the environment when a mail is sent.
-        return bool(os.environ.get("SENDGRID_API_KEY"))
+        return bool((self.sendgrid_api_key or "").strip())
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -68,4 +72,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         report_recipients=env.get("REPORT_RECIPIENTS") or "",
         sendgrid_host=env.get("SENDGRID_HOST") or None,
         dagster_home=resolve_path(env.get("DAGSTER_HOME") or ".dagster_home"),
+        sendgrid_api_key=(env.get("SENDGRID_API_KEY") or "").strip() or None,
     )
+
+
+def subprocess_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a child process (dbt, a bench step), with `overrides` on top."""
+    return {**os.environ, **overrides}

@@ -15,10 +15,8 @@ from orchestration.settings import REPO_ROOT, load_settings
 SAO_PAULO = "America/Sao_Paulo"
 
 
-def test_daily_schedule_runs_the_whole_pipeline_at_six_local_and_asks_for_yesterday(monkeypatch):
-    # Recipients are read from the environment at each tick: a change needs no reload.
-    monkeypatch.setenv("REPORT_RECIPIENTS", "ops@shop.example")
-    defs = build_defs(load_settings({"CAMPAIGNS_TIMEZONE": SAO_PAULO}))
+def test_daily_schedule_runs_the_whole_pipeline_at_six_local_and_asks_for_yesterday():
+    defs = build_defs(load_settings({"CAMPAIGNS_TIMEZONE": SAO_PAULO, "REPORT_RECIPIENTS": "ops@shop.example"}))
     schedule = defs.resolve_schedule_def("daily_conversions_report")
 
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", SAO_PAULO)

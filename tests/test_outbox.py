@@ -28,8 +28,7 @@ def read_eml(path):
     return message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
-def test_without_a_key_a_parseable_eml_lands_in_the_outbox(report_warehouse, outbox, tmp_path, monkeypatch):
-    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+def test_without_a_key_a_parseable_eml_lands_in_the_outbox(report_warehouse, outbox, tmp_path):
 
     outcome = send(report_warehouse, outbox, tmp_path)
 

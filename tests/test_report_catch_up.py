@@ -12,20 +12,14 @@ import pytest
 
 from fake_sendgrid import FakeSendGrid, Reply, add_campaign, add_conversion, add_daily_metrics, create_marts
 from orchestration.assets.reporting import build_daily_schedule, build_send_report_job, conversions_report
+from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
+from orchestration.resources.reports_folder import ReportsFolder
 from orchestration.resources.warehouse import WarehouseResource
 from orchestration.settings import load_settings
 
 NEW_YORK = "America/New_York"
 TEAM = "team@shop.example"
-
-
-@pytest.fixture(autouse=True)
-def environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAMPAIGNS_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("CAMPAIGNS_TIMEZONE", NEW_YORK)
-    monkeypatch.setenv("REPORT_RECIPIENTS", TEAM)
-    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
 
 
 def warehouse_with_days(tmp_path, first: str, last: str) -> WarehouseResource:
@@ -47,14 +41,18 @@ def warehouse_with_days(tmp_path, first: str, last: str) -> WarehouseResource:
 class Scheduled:
     """The code location's parts for the report: its job, its schedule, and a run of a tick."""
 
-    def __init__(self, warehouse, tmp_path, fake=None):
-        job = build_send_report_job(load_settings())
+    def __init__(self, warehouse, tmp_path, fake=None, recipients=TEAM):
+        job = build_send_report_job(load_settings({"CAMPAIGNS_TIMEZONE": NEW_YORK, "REPORT_RECIPIENTS": recipients}))
         mailer = MailerResource(report_from="reports@shop.example", outbox=str(tmp_path / "outbox"),
+                                default_recipients=recipients,
+                                sendgrid_api_key="SG.catch-up-test-key" if fake else None,
                                 sendgrid_host=fake.url if fake else None, backoff_base_seconds=0.01,
                                 max_attempts=2)
         self.defs = dg.Definitions(assets=[conversions_report], jobs=[job],
-                                   resources={"warehouse": warehouse, "mailer": mailer})
-        self.schedule = build_daily_schedule(job, NEW_YORK)
+                                   resources={"warehouse": warehouse, "mailer": mailer,
+                                              "reports": ReportsFolder(root=str(tmp_path / "reports")),
+                                              "local_days": LocalDays(timezone=NEW_YORK)})
+        self.schedule = build_daily_schedule(job, NEW_YORK, recipients)
         self.warehouse = warehouse
         self.instance = dg.DagsterInstance.ephemeral()
 
@@ -147,10 +145,9 @@ def test_another_list_of_recipients_does_not_count_as_sent(tmp_path):
     assert days_sent(result) == "2024-06-20, 2024-06-21, 2024-06-22, 2024-06-23, 2024-06-24, 2024-06-25"
 
 
-def test_a_day_that_fails_stops_the_run_and_the_next_run_sends_it_and_the_rest(tmp_path, monkeypatch):
+def test_a_day_that_fails_stops_the_run_and_the_next_run_sends_it_and_the_rest(tmp_path):
     fake = FakeSendGrid().start()
     try:
-        monkeypatch.setenv("SENDGRID_API_KEY", "SG.catch-up-test-key")
         scheduled = Scheduled(warehouse_with_days(tmp_path, "2024-06-23", "2024-06-25"), tmp_path, fake)
         fake.reply(Reply(202, {"X-Message-Id": "m-23"}), Reply(500), Reply(500))
 

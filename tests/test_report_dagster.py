@@ -18,39 +18,38 @@ from orchestration.assets.reporting import (
 )
 from orchestration.definitions import build_defs
 from orchestration.reporting.report_range import ReportRange, previous_local_day
+from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
+from orchestration.resources.reports_folder import ReportsFolder
 from orchestration.settings import load_settings
 
 API_KEY = "SG.dagster-test-key.NeverInDagsterLogs-42"
 NEW_YORK = "America/New_York"
 
 
-@pytest.fixture(autouse=True)
-def environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAMPAIGNS_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("CAMPAIGNS_TIMEZONE", NEW_YORK)
-    monkeypatch.setenv("REPORT_RECIPIENTS", "team@shop.example")
-    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+TEAM = "team@shop.example"
 
 
 @pytest.fixture
-def fake(monkeypatch):
+def fake():
     server = FakeSendGrid().start()
-    monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
     yield server
     server.stop()
 
 
 def definitions(report_warehouse, tmp_path, fake=None):
     mailer = MailerResource(report_from="reports@shop.example", outbox=str(tmp_path / "outbox"),
+                            default_recipients=TEAM, sendgrid_api_key=API_KEY if fake else None,
                             sendgrid_host=fake.url if fake else None, backoff_base_seconds=0.01, max_attempts=2)
     return dg.Definitions(assets=[conversions_report], jobs=[send_report_job()],
-                          resources={"warehouse": report_warehouse, "mailer": mailer})
+                          resources={"warehouse": report_warehouse, "mailer": mailer,
+                                     "reports": ReportsFolder(root=str(tmp_path / "reports")),
+                                     "local_days": LocalDays(timezone=NEW_YORK)})
 
 
-def send_report_job():
-    """The job as the code location builds it, from this test's environment."""
-    return build_send_report_job(load_settings())
+def send_report_job(recipients: str = TEAM):
+    """The job as the code location builds it, from this test's settings."""
+    return build_send_report_job(load_settings({"CAMPAIGNS_TIMEZONE": NEW_YORK, "REPORT_RECIPIENTS": recipients}))
 
 
 def run(defs, run_config=None):
@@ -146,10 +145,10 @@ def test_bad_run_config_fails_the_run_in_one_line_naming_the_field(report_wareho
     assert not (tmp_path / "reports").exists() and not (tmp_path / "outbox").exists()
 
 
-def test_the_launchpad_opens_on_yesterday_and_report_recipients(monkeypatch):
-    monkeypatch.setenv("REPORT_RECIPIENTS", "ops@shop.example,ceo@shop.example")
+def test_the_launchpad_opens_on_yesterday_and_report_recipients():
     before = previous_local_day(datetime.now(timezone.utc), NEW_YORK).isoformat()
-    defs = build_defs(load_settings())
+    defs = build_defs(load_settings({"CAMPAIGNS_TIMEZONE": NEW_YORK,
+                                     "REPORT_RECIPIENTS": "ops@shop.example,ceo@shop.example"}))
     after = previous_local_day(datetime.now(timezone.utc), NEW_YORK).isoformat()
 
     job = defs.resolve_job_def("send_report_job")
@@ -183,7 +182,7 @@ def test_the_launchpads_defaults_send_yesterday_without_editing(report_warehouse
     (datetime(2024, 3, 11, 3, 30, tzinfo=timezone.utc), "2024-03-09"),        # 23:30 on the 10th in New York
 ])
 def test_the_schedule_asks_for_the_previous_local_day_across_dst(tick, expected_day):
-    schedule = build_daily_schedule(send_report_job(), NEW_YORK)
+    schedule = build_daily_schedule(send_report_job(), NEW_YORK, TEAM)
 
     data = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
 
@@ -196,7 +195,7 @@ def test_the_schedule_asks_for_the_previous_local_day_across_dst(tick, expected_
 
 def test_the_scheduled_run_sends_the_previous_day(report_warehouse, tmp_path):
     defs = definitions(report_warehouse, tmp_path)
-    schedule = build_daily_schedule(send_report_job(), NEW_YORK)
+    schedule = build_daily_schedule(send_report_job(), NEW_YORK, TEAM)
     tick = datetime(2024, 6, 26, 6, 0, tzinfo=ZoneInfo(NEW_YORK))
 
     request, = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
@@ -216,5 +215,26 @@ def test_run_config_helper_matches_the_job(report_warehouse, tmp_path):
     assert result.success and metadata(result)["rows"] == 1
 
 
-def test_the_mailer_config_holds_no_api_key():
-    assert not [name for name in MailerResource.model_fields if "key" in name.lower() or "token" in name.lower()]
+def test_the_code_locations_mailer_takes_the_key_from_the_environment_and_stores_it_nowhere(
+        report_warehouse, tmp_path, fake, monkeypatch):
+    """The key is set the way a user sets it (the environment); the code location's mailer holds
+    dg.EnvVar("SENDGRID_API_KEY"), which Dagster resolves when the step runs: the run's config,
+    its events and the resource's shown config carry the variable's name, never its value."""
+    monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+    settings = load_settings({"SENDGRID_API_KEY": API_KEY, "SENDGRID_HOST": fake.url,
+                              "CAMPAIGNS_WAREHOUSE": report_warehouse.database,
+                              "CAMPAIGNS_REPORTS": str(tmp_path / "reports"), "CAMPAIGNS_TIMEZONE": NEW_YORK})
+    assert API_KEY not in repr(settings)
+    defs = build_defs(settings)
+    mailer = defs.resources["mailer"]
+    assert isinstance(mailer.sendgrid_api_key, dg.EnvVar) and API_KEY not in repr(mailer)
+    instance = dg.DagsterInstance.ephemeral()
+
+    result = defs.resolve_job_def("send_report_job").execute_in_process(
+        run_config=range_config("2024-06-25", "2024-06-25", recipients="a@x.com"), instance=instance)
+
+    assert result.success and metadata(result)["backend"] == "sendgrid"
+    assert fake.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
+    stored = [str(record.event_log_entry) for record in instance.get_records_for_run(result.run_id).records]
+    assert stored and not [entry for entry in stored if API_KEY in entry]
+    assert API_KEY not in str(instance.get_run_by_id(result.run_id))

@@ -7,18 +7,12 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from fake_sendgrid import add_daily_metrics
 from orchestration.reporting.metrics import read_range_metrics
 from orchestration.reporting.report_range import ReportRange
 from orchestration.reporting.service import send_report
 from orchestration.resources.mailer import MailerResource
-
-
-@pytest.fixture(autouse=True)
-def no_key(monkeypatch):
-    monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
 
 
 def send(warehouse, tmp_path, start="2024-06-25", end="2024-06-26"):

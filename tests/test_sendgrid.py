@@ -22,14 +22,9 @@ def fake():
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch):
-    monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
-
-
 def mailer(fake, tmp_path, **overrides):
     config = {"report_from": "reports@shop.example", "outbox": str(tmp_path / "outbox"),
-              "sendgrid_host": fake.url, "backoff_base_seconds": 0.01, "timeout_seconds": 2.0,
+              "sendgrid_api_key": API_KEY, "sendgrid_host": fake.url, "backoff_base_seconds": 0.01, "timeout_seconds": 2.0,
               "max_attempts": 4, **overrides}
     return MailerResource(**config)
 

@@ -10,10 +10,9 @@ import dagster as dg
 
 from orchestration.ingestion.contracts import contract, sources
 from orchestration.resources.landing import LandingZone
-from orchestration.resources.warehouse import WarehouseResource
+from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 RAW_GROUP = "raw"
-WAREHOUSE_POOL = "warehouse"
 
 
 def _raw_asset(source_name: str) -> dg.AssetsDefinition:

@@ -2,15 +2,9 @@
 
 import dagster as dg
 
-from orchestration.assets.ingestion import WAREHOUSE_POOL
 from orchestration.publishing import publish_marts
-from orchestration.resources.warehouse import WarehouseResource
-
-
-class PublishFolder(dg.ConfigurableResource):
-    """$CAMPAIGNS_PUBLISH: where BI tools read `bi.duckdb` and `current/<mart>.parquet`."""
-
-    root: str
+from orchestration.resources.publish_folder import PublishFolder
+from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 
 def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:

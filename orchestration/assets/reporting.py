@@ -14,9 +14,11 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration.reporting.report_range import ReportRange, previous_local_day
+from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
+from orchestration.resources.reports_folder import ReportsFolder
 from orchestration.resources.warehouse import WarehouseResource
-from orchestration.settings import Settings, load_settings
+from orchestration.settings import Settings
 
 FCT_CONVERSIONS = dg.AssetKey(["marts", "fct_conversions"])
 FCT_REMINDERS = dg.AssetKey(["marts", "fct_reminders"])
@@ -63,6 +65,8 @@ def conversions_report(
     config: ConversionsReportConfig,
     warehouse: WarehouseResource,
     mailer: MailerResource,
+    reports: ReportsFolder,
+    local_days: LocalDays,
 ) -> dg.MaterializeResult:
     """The conversions of a range of local days as `$CAMPAIGNS_REPORTS/conversions_<D1>_<D2>.csv`
     (one row per attributed purchase, SPEC section 4), emailed with the range's campaign totals
@@ -73,30 +77,28 @@ def conversions_report(
     from orchestration.reporting.catch_up import send_scheduled_reports
     from orchestration.reporting.service import send_report
 
-    settings = load_settings()
-    report_range, recipients = _checked_request(config, settings)
+    report_range, recipients = _checked_request(config, local_days.timezone, mailer.default_recipients)
     if config.catch_up:
         outcomes = send_scheduled_reports(
-            warehouse, mailer, report_range.end, recipients, reports_dir=settings.reports,
-            timezone=settings.timezone, log=context.log)
+            warehouse, mailer, report_range.end, recipients, reports_dir=reports.root,
+            timezone=local_days.timezone, log=context.log)
     else:
         outcomes = [send_report(
             warehouse, mailer, report_range.start, report_range.end, recipients, config.force,
-            reports_dir=settings.reports, timezone=settings.timezone, log=context.log)]
+            reports_dir=reports.root, timezone=local_days.timezone, log=context.log)]
     return dg.MaterializeResult(metadata=_describe(outcomes))
 
 
-def _checked_request(config: ConversionsReportConfig, settings: Settings) -> tuple:
+def _checked_request(config: ConversionsReportConfig, zone: str, default_recipients: str) -> tuple:
     """The range and recipients asked for, or a one-line ReportArgumentError naming the field."""
     from orchestration.reporting.errors import ReportArgumentError
     from orchestration.reporting.recipients import parse_recipients
 
-    report_range = ReportRange.resolve(config.start_date, config.end_date, settings.timezone)
+    report_range = ReportRange.resolve(config.start_date, config.end_date, zone)
     if config.catch_up and report_range.days != 1:
         raise ReportArgumentError(f"catch_up sends one day and the days before it: start_date "
                                   f"and end_date must be the same day, got {report_range}")
-    recipients = config.recipients if config.recipients not in (None, "") \
-        else settings.report_recipients
+    recipients = config.recipients if config.recipients not in (None, "") else default_recipients
     try:
         return report_range, parse_recipients(recipients)
     except ReportArgumentError as error:
@@ -159,21 +161,22 @@ def report_run_config(report_range: ReportRange, recipients: str | None = None,
 
 def build_daily_schedule(
     job,  # a JobDefinition or define_asset_job(...) that holds the report asset
-    timezone_name: str | None = None,
+    timezone_name: str,
+    recipients: str | None = None,
     *,
     name: str = DAILY_SCHEDULE,
     hour: int = 6,
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
 ) -> dg.ScheduleDefinition:
     """A schedule that runs `job` (which must hold the report asset) every day at `hour`:00 in
-    `timezone_name` (default $CAMPAIGNS_TIMEZONE) for the previous local day, catching up the
+    `timezone_name` for the previous local day, to `recipients`, catching up the
     days of the week before it that were not sent (orchestration/reporting/catch_up.py).
 
     The day is fixed in the run config when the tick fires, so a retry or a re-execution of
     the run reports the same days, and the ledger keeps each from being mailed twice. Which
     days are missing is decided by the run, after it built the marts, not by the tick.
     """
-    zone = timezone_name or load_settings().timezone
+    zone = timezone_name
 
     @dg.schedule(name=name, cron_schedule=f"0 {hour} * * *", job=job, execution_timezone=zone,
                  default_status=default_status,
@@ -185,8 +188,7 @@ def build_daily_schedule(
         report_range = ReportRange(day, day)
         return dg.RunRequest(
             run_key=None,
-            run_config=report_run_config(report_range, load_settings().report_recipients or None,
-                                         catch_up=True),
+            run_config=report_run_config(report_range, recipients or None, catch_up=True),
             tags={START_TAG: day.isoformat(), END_TAG: day.isoformat()},
         )
 

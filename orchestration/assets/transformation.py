@@ -26,8 +26,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
-from orchestration.assets.ingestion import WAREHOUSE_POOL
-from orchestration.resources.warehouse import WarehouseResource
+from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from orchestration.run_window import RunWindow, parse_date
 from orchestration.settings import DBT_PROJECT_DIR, load_settings
 

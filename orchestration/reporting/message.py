@@ -8,9 +8,6 @@ from dataclasses import dataclass
 
 from orchestration.reporting.errors import ReportError
 
-# SendGrid's v3 Mail Send refuses a message above 30 MB, attachments counted base64-encoded.
-SENDGRID_MAX_MESSAGE_BYTES = 30_000_000
-
 
 @dataclass(frozen=True)
 class Attachment:

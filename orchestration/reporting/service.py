@@ -21,6 +21,7 @@ from pathlib import Path
 from orchestration.reporting import ledger
 from orchestration.reporting.chart import render_daily_chart
 from orchestration.reporting.csv_export import export_conversions_csv
+from orchestration.reporting.delivery import deliver, sender_address
 from orchestration.reporting.email_body import compose_report_email
 from orchestration.reporting.errors import DeliveryError, DeliveryInProgress, ReportError
 from orchestration.reporting.metrics import read_range_metrics
@@ -89,7 +90,7 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
     log = log or _log
     report_range = ReportRange.resolve(start, end, timezone or "UTC")
     addresses = parse_recipients(recipients)
-    mailer.sender()
+    sender_address(mailer)
     backend = mailer.backend()
     require_warehouse(warehouse)
 
@@ -123,7 +124,7 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
         email = compose_report_email(report_range, csv, metrics, render_daily_chart(metrics),
                                      max_message_bytes=mailer.max_message_bytes,
                                      timezone=timezone)
-        delivery = mailer.deliver(email, addresses, backend, log=log)
+        delivery = deliver(mailer, email, addresses, backend, log=log)
     except BaseException as error:
         _record_failure(warehouse, delivery_id, error, log)
         raise

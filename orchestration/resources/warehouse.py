@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import duckdb
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
+# The Dagster pool of every step that writes the warehouse: one such step at a time.
+WAREHOUSE_POOL = "warehouse"
 # DuckDB spills to disk past this; without it a large load may take 80% of the machine.
 MEMORY_LIMIT = "4GB"
 

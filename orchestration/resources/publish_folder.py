@@ -1,0 +1,12 @@
+"""The BI copy's folder ($CAMPAIGNS_PUBLISH): what BI tools and the overview page read."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+
+class PublishFolder(dg.ConfigurableResource):
+    """`bi.duckdb` and `current/<mart>.parquet` below it (orchestration/publishing.py)."""
+
+    root: str = Field(description="The folder ($CAMPAIGNS_PUBLISH).")
