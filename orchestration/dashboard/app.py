@@ -65,10 +65,13 @@ def show_funnel(funnel: overview.Funnel) -> None:
 
 def show_daily(daily) -> None:
     st.subheader("Day by day")
-    by_day = daily.set_index("Day")
+    # Days as text: one bar slot per day, not a time axis with hairline bars.
+    by_day = daily.assign(Day=daily["Day"].dt.strftime("%Y-%m-%d")).set_index("Day")
     left, right = st.columns(2)
-    left.line_chart(by_day[["Sent", "Delivered", "Read", "Total clicks"]], height=260)
-    right.bar_chart(by_day[["Assisted conversions", "Click-through conversions"]], height=260)
+    left.line_chart(by_day[["Sent", "Delivered", "Read", "Total clicks"]], height=280,
+                    y_label="messages and clicks")
+    right.bar_chart(by_day[["Assisted conversions", "Click-through conversions"]], height=280,
+                    y_label="conversions")
 
 
 def show_conversions(copy: PublishedCopy, view: overview.Overview) -> None:

@@ -189,7 +189,8 @@ def read_conversions(con: duckdb.DuckDBPyConnection, report_range: ReportRange,
     """The first `limit` rows of the report CSV for the range (its SQL, its cells), and how
     many it has in all."""
     params = _params(report_range)
-    shown = con.execute(f"{CONVERSIONS_SQL} LIMIT {int(limit)}", params).df()
+    # Empty cells where the CSV has them (the frame would show None).
+    shown = con.execute(f"{CONVERSIONS_SQL} LIMIT {int(limit)}", params).df().fillna("")
     total = con.execute("SELECT count(*) FROM marts.fct_conversions "
                         "WHERE order_date BETWEEN $start AND $end", params).fetchone()[0]
     return shown, int(total)
