@@ -38,7 +38,9 @@ def site(tmp_path: Path, monkeypatch) -> dict[str, Path]:
 
 
 def run_page(at: AppTest | None = None) -> AppTest:
-    at = (at or AppTest.from_file(str(APP), default_timeout=60)).run()
+    if at is None:  # (not `at or ...`: an AppTest that has not run yet is falsy)
+        at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -217,3 +219,48 @@ def test_a_copy_published_before_fct_clicks_names_the_missing_mart(tmp_path, mon
     monkeypatch.setenv("CAMPAIGNS_PUBLISH", str(tmp_path / "publish"))
     at = run_page()
     assert "lacks marts.fct_clicks" in at.error[0].value
+
+
+def test_the_page_shows_whole_versions_while_new_ones_are_published(site, tmp_path):
+    """A pipeline publishes under the page (two warehouses in turn, each publication a new
+    version, the oldest pruned): every page load reads one whole version, and says which."""
+    import re
+    import threading
+
+    other = overview_marts.make_warehouse(tmp_path / "other.duckdb")
+    con = duckdb.connect(str(other))
+    con.execute("UPDATE marts.mart_daily_campaign_metrics SET messages_sent = messages_sent + 100 "
+                "WHERE metric_date = '2024-06-08'")
+    con.close()
+    sent = {warehouse: str(expected_figures(warehouse, date(2024, 6, 4), date(2024, 6, 10))["messages_sent"])
+            for warehouse in (site["warehouse"], other)}
+    source_of = {published.locate_published(site["publish"]).version: site["warehouse"]}
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def pipeline() -> None:
+        try:
+            while not stop.is_set():
+                for warehouse in (other, site["warehouse"]):
+                    source_of[overview_marts.publish(warehouse, site["publish"]).version] = warehouse
+        except BaseException as error:  # shown by the assertion below
+            failures.append(error)
+
+    publisher = threading.Thread(target=pipeline)
+    publisher.start()
+    pages = []
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        for _ in range(12):
+            run_page(at)
+            assert not at.error, at.error[0].value
+            [version] = {match for caption in at.caption if "Reading" in caption.value
+                         for match in re.findall(r"published version (\S+),", caption.value)}
+            pages.append((version, metrics(at)["Sent"]))
+    finally:
+        stop.set()
+        publisher.join(timeout=60)
+    assert not failures, failures
+    assert len(source_of) >= 3, "the pipeline published under the page"
+    for version, shown_sent in pages:
+        assert shown_sent == sent[source_of[version]], version
