@@ -264,3 +264,15 @@ def test_the_page_shows_whole_versions_while_new_ones_are_published(site, tmp_pa
     assert len(source_of) >= 3, "the pipeline published under the page"
     for version, shown_sent in pages:
         assert shown_sent == sent[source_of[version]], version
+
+
+def test_a_damaged_published_copy_is_one_message(tmp_path, monkeypatch):
+    version = tmp_path / "publish" / "versions" / "20240611T060000000000Z"
+    version.mkdir(parents=True)
+    (version / "bi.duckdb").write_bytes(b"not a database\n" * 100)
+    (tmp_path / "publish" / "current").symlink_to(Path("versions") / version.name)
+    monkeypatch.setenv("CAMPAIGNS_PUBLISH", str(tmp_path / "publish"))
+    at = run_page()
+    [error] = at.error
+    assert error.value.startswith(f"cannot open {version / 'bi.duckdb'}")
+    assert "not a valid DuckDB database" in error.value

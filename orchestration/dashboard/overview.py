@@ -105,8 +105,9 @@ def has_data(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> bool:
 
 def read_funnel(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Funnel:
     params = _params(report_range)
-    sums = con.execute("SELECT " + ", ".join(f"coalesce(sum({name}), 0)::BIGINT" for name in _SUMMED)
-                       + f" FROM {_MART} WHERE {_IN_RANGE}", params).fetchone()
+    sums = con.execute(
+        "SELECT " + ", ".join(f"coalesce(sum({name}), 0)::BIGINT" for name in _SUMMED)
+        + f" FROM {_MART} WHERE {_IN_RANGE}", params).fetchone()
     clickers = con.execute("SELECT count(DISTINCT user_id) FROM marts.fct_clicks "
                            "WHERE click_date BETWEEN $start AND $end", params).fetchone()[0]
     counts = {**dict(zip(_SUMMED, sums)), "unique_clicks": clickers}

@@ -85,7 +85,8 @@ def _connect(snapshot: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def open_published(publish_root: str | Path) -> Iterator[tuple[PublishedCopy, duckdb.DuckDBPyConnection]]:
+def open_published(
+        publish_root: str | Path) -> Iterator[tuple[PublishedCopy, duckdb.DuckDBPyConnection]]:
     """The current version and a read-only connection to its bi.duckdb, closed afterwards."""
     import duckdb
 
