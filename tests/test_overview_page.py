@@ -276,3 +276,17 @@ def test_a_damaged_published_copy_is_one_message(tmp_path, monkeypatch):
     [error] = at.error
     assert error.value.startswith(f"cannot open {version / 'bi.duckdb'}")
     assert "not a valid DuckDB database" in error.value
+
+
+def test_sending_while_a_pipeline_step_holds_the_warehouse_says_to_try_again(site, monkeypatch):
+    from orchestration.dashboard import send
+    from orchestration.resources.warehouse import writer_lock
+
+    monkeypatch.setattr(send, "LOCK_WAIT_SECONDS", 0.5)
+    at = run_page()
+    at.text_input(key="recipients").input("ana@example.com")
+    at.button(key="send").click()
+    with writer_lock(str(site["warehouse"]), timeout_seconds=5):  # what a dbt step holds
+        run_page(at)
+    assert "try again when it finishes" in at.error[0].value
+    assert _sent_emails(site["outbox"]) == []
