@@ -16,13 +16,15 @@ SAMPLE_START ?= 2024-06-01
 SAMPLE_DAYS ?= 14
 SAMPLE_REMINDERS_PER_DAY ?= 400
 SCALE ?= S
+DASHBOARD_PORT ?= 8501
 
-.PHONY: help install run test ui bench clean
+.PHONY: help install run test ui dashboard bench clean
 
 help:
 	@echo "make run    install, make sample data if none has landed, load, build, report (to data/outbox)"
 	@echo "make test   install and run every test"
 	@echo "make ui     open the Dagster UI"
+	@echo "make dashboard  serve the campaign overview page on http://127.0.0.1:$(DASHBOARD_PORT)"
 	@echo "make bench  SCALE=S|M|L benchmarks"
 
 install: $(VENV)/.installed /usr/bin/chromium
@@ -57,12 +59,17 @@ run: install
 	@echo "  the report CSV    $${CAMPAIGNS_REPORTS:-data/reports}/"
 	@echo "  the email (.eml)  $${CAMPAIGNS_OUTBOX:-data/outbox}/"
 	@echo "  the runs          make ui, then http://127.0.0.1:3000"
+	@echo "  the overview page make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
 
 test: install
 	$(BIN)/pytest
 
 ui: install
 	$(BIN)/campaigns ui
+
+# The campaign overview page over the published copy (make run first); DASHBOARD_PORT=N moves it.
+dashboard: install
+	$(BIN)/campaigns dashboard --port $(DASHBOARD_PORT)
 
 bench: install
 	$(BIN)/campaigns bench --scale $(SCALE)

@@ -50,6 +50,13 @@ def _positive(name: str, minimum: int = 1):
     return parse
 
 
+def _port(value: str) -> int:
+    port = _positive("--port")(value)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"--port must be at most 65535, got {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="campaigns", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true", help="send even if this report was sent already")
 
     commands.add_parser("ui", help="open the Dagster UI (dagster dev -w workspace.yaml)")
+
+    dashboard = commands.add_parser("dashboard", help="serve the campaign overview page on 127.0.0.1")
+    dashboard.add_argument("--port", type=_port, default=8501, help="the port (default 8501)")
 
     bench = commands.add_parser("bench", help="measure the pipeline against DuckDB's floor and a pandas peer")
     bench.add_argument("--scale", choices=["XS", "S", "M", "L"], default="S",
@@ -163,6 +173,20 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from orchestration.dashboard.serve import HOST, port_in_use, streamlit_command
+
+    settings = load_settings()
+    if port_in_use(args.port):
+        raise CommandFailed(f"port {args.port} on {HOST} is in use: pick another with --port")
+    print(f"campaign overview page on http://{HOST}:{args.port}, reading the published copy in "
+          f"{settings.publish} (Ctrl-C stops it)", flush=True)
+    os.chdir(REPO_ROOT)
+    command = streamlit_command(args.port)
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from orchestration.bench import BenchMismatch, BenchStepFailed, run_bench
 
@@ -185,7 +209,8 @@ def _first_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-COMMANDS = {"generate": cmd_generate, "run": cmd_run, "report": cmd_report, "ui": cmd_ui, "bench": cmd_bench}
+COMMANDS = {"generate": cmd_generate, "run": cmd_run, "report": cmd_report, "ui": cmd_ui,
+            "dashboard": cmd_dashboard, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

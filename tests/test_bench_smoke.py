@@ -104,3 +104,34 @@ def test_a_conversion_attributed_differently_is_shown_in_the_diff():
     assert "+ other only: g1 | wamid.1 | click_through | 10.50" in check.diff
     same = compare(con, "marts itself", "marts.fct_conversions", "marts.fct_conversions", CONVERSION_COLUMNS)
     assert same.ok and same.diff == ""
+
+
+@pytest.mark.slow
+def test_bench_xs_measures_the_overview_page_on_the_published_marts(bench_xs):
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    results, _, _ = bench_xs
+    figure = results["figures"]["overview_range_change"]
+    if (DBT_PROJECT_DIR / "models" / "marts" / "fct_clicks.sql").exists():
+        assert figure["seconds"] > 0 and figure["peak_rss_bytes"] > 0
+        assert figure["per_range"]["30_days"]["conversions"] > 0
+    else:  # a dbt project without fct_clicks publishes a copy the page cannot read: it says why
+        assert "lacks marts.fct_clicks" in figure["skipped"]
+    assert any(t["name"] == "overview page range change (s)" for t in results["targets"])
+
+
+def test_the_overview_figure_times_the_page_reads_on_a_published_copy(tmp_path):
+    import overview_marts
+    from orchestration.bench.overview import measure_overview
+
+    warehouse = overview_marts.make_warehouse(tmp_path / "warehouse.duckdb")
+    overview_marts.publish(warehouse, tmp_path / "publish")
+    figure = measure_overview(str(tmp_path / "publish"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    last_week, every_day = con.execute(
+        "SELECT count(*) FILTER (WHERE order_date >= DATE '2024-06-04'), count(*) "
+        "FROM marts.fct_conversions").fetchone()
+    con.close()
+    assert figure["per_range"]["7_days"]["conversions"] == last_week
+    assert figure["per_range"]["30_days"]["conversions"] == every_day  # 30 days reach the first
+    assert figure["seconds"] == max(entry["median_seconds"] for entry in figure["per_range"].values())

@@ -11,7 +11,8 @@ time and each in a process of its own:
 5. the pandas peer: benchmarks/pandas_peer.py, the same rules as a pandas user writes them;
 6. `campaigns run` through Dagster on the history (wall time, peak RSS of the process tree),
    then again after one more day has landed (the incremental day);
-7. the time to import the Dagster definitions in a fresh Python.
+7. the time to import the Dagster definitions in a fresh Python;
+8. the overview page answering a range change (7 and 30 days) on the marts step 6 published.
 The floor and the peer must find the same conversions and daily metrics as the marts, and the
 marts after the incremental run the same as the floor over all the data: a failed check is
 printed as a diff and raises BenchMismatch (after the results are written), since timings of
@@ -305,6 +306,10 @@ def _measure_pipeline(bench: _Bench, feeds: Feeds) -> list[Check]:
     bench.figures["definitions_load"] = {"seconds": statistics.median(r.seconds for r in loads),
                                          "runs": [round(r.seconds, 3) for r in loads],
                                          "peak_rss_bytes": max(r.peak_rss for r in loads)}
+    bench.say("overview page: a range change on the published marts")
+    bench.figures["overview_range_change"] = bench.worker("overview", publish=str(root / "publish"))
+    overview = bench.figures["overview_range_change"]
+    bench.say(f"  {overview['seconds']:.2f} s" if "seconds" in overview else f"  skipped: {overview['skipped']}")
     # The incremental run must leave the marts as a full computation over all the data would.
     warehouse = root / "warehouse.duckdb"
     checks = _measure_engine_floor(bench, warehouse, figure=None)

@@ -95,6 +95,7 @@ def targets(figures: dict, ratio: dict) -> list[dict]:
     peaks = [p for p in (full.get("peak_rss_bytes"), incremental.get("peak_rss_bytes")) if p]
     peak = max(peaks) if peaks else None
     load = figures.get("definitions_load", {}).get("seconds")
+    page = figures.get("overview_range_change", {}).get("seconds")
 
     def target(name: str, value, bound: str, limit: float, unit: str = "") -> dict:
         met = None if value is None else _BOUNDS[bound](value, limit)
@@ -107,6 +108,7 @@ def targets(figures: dict, ratio: dict) -> list[dict]:
         target("incremental day / full run", ratio["incremental_vs_full"], "<=", 0.10),
         target("campaigns run peak memory (GiB)", round(peak / GIB, 3) if peak else None, "<", 4, " GiB"),
         target("definitions load (s)", round(load, 3) if load else None, "<", 3, " s"),
+        target("overview page range change (s)", round(page, 3) if page else None, "<", 2, " s"),
     ]
 
 
@@ -172,6 +174,10 @@ def render_table(results: dict) -> str:
     if load:
         rows.append(("definitions load (fresh python)", _seconds(load.get("seconds")), "",
                      "median of " + str(len(load.get("runs", [])))))
+    page = figures.get("overview_range_change", {}).get("per_range", {})
+    add("overview page, range change", "overview_range_change",
+        note=", ".join(f"{key.replace('_', ' ')}: {_seconds(entry['median_seconds'])} (first "
+                       f"{_seconds(entry['first_seconds'])})" for key, entry in page.items()))
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"benchmark {results['scale']['name']}: {results['scale']['reminders']:,} reminders over "

@@ -7,7 +7,8 @@ memory are its own (no warm buffer pool, no memory left over from the step befor
   (the faster of two scans); then, for reference, the same scan stored into a table;
 - ingest: our loader (orchestration/ingestion/loader.py), source by source, into a new warehouse;
 - engine_floor: benchmarks/engine_floor.sql over the raw tables;
-- run_steps: the step durations of the latest Dagster run recorded in a DAGSTER_HOME.
+- run_steps: the step durations of the latest Dagster run recorded in a DAGSTER_HOME;
+- overview: the overview page's reads for a range change, on a published copy (bench/overview.py).
 Times are measured inside the process: interpreter start-up and imports are not the step's.
 """
 
@@ -109,7 +110,14 @@ def run_steps(dagster_home: str) -> dict:
             "steps": steps}
 
 
-STEPS = {"parse_floor": parse_floor, "ingest": ingest, "engine_floor": engine_floor, "run_steps": run_steps}
+def overview(publish: str) -> dict:
+    from orchestration.bench.overview import measure_overview
+
+    return measure_overview(publish)
+
+
+STEPS = {"parse_floor": parse_floor, "ingest": ingest, "engine_floor": engine_floor, "run_steps": run_steps,
+         "overview": overview}
 
 
 def main(argv: list[str]) -> int:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
@@ -84,22 +86,38 @@ def export_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportR
     """Write `<folder>/conversions_<D1>_<D2>.csv` atomically and describe it."""
     target = Path(folder) / report_range.csv_name
     target.parent.mkdir(parents=True, exist_ok=True)
+    cursor = _select_conversions(con, report_range)
+    # utf-8-sig writes the byte-order mark Excel needs to read accents right.
+    with atomic_file(target, "w", encoding="utf-8-sig", newline="") as out:
+        rows = _write_rows(cursor, out)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    return ConversionsCsv(path=target, rows=rows, sha256=digest, size=target.stat().st_size)
+
+
+def render_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> bytes:
+    """The bytes export_conversions_csv writes, in memory: the overview page's download."""
+    out = io.StringIO(newline="")
+    _write_rows(_select_conversions(con, report_range), out)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _select_conversions(con: duckdb.DuckDBPyConnection,
+                        report_range: ReportRange) -> duckdb.DuckDBPyConnection:
     try:
-        cursor = con.execute(CONVERSIONS_SQL,
-                             {"start": report_range.start, "end": report_range.end})
+        return con.execute(CONVERSIONS_SQL, {"start": report_range.start, "end": report_range.end})
     except duckdb.CatalogException as error:
         raise ReportError(f"the warehouse lacks a mart the report reads ({_first_line(error)}): "
                           "build the models first with `campaigns run`") from None
+
+
+def _write_rows(cursor: duckdb.DuckDBPyConnection, out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(HEADER)
     rows = 0
-    # utf-8-sig writes the byte-order mark Excel needs to read accents right.
-    with atomic_file(target, "w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(HEADER)
-        while batch := cursor.fetchmany(FETCH_ROWS):
-            writer.writerows(batch)
-            rows += len(batch)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    return ConversionsCsv(path=target, rows=rows, sha256=digest, size=target.stat().st_size)
+    while batch := cursor.fetchmany(FETCH_ROWS):
+        writer.writerows(batch)
+        rows += len(batch)
+    return rows
 
 
 def _first_line(error: Exception) -> str:
