@@ -104,16 +104,18 @@ def test_sqlalchemy_lists_every_contracted_mart_with_its_types_read_only(pipelin
         engine.dispose()
 
 
-@pytest.mark.xfail(strict=True, raises=sqlalchemy.exc.ProgrammingError, reason=(
-    "duckdb-engine 0.17 with SQLAlchemy >= 2.0.45 (the lock has 2.1): column reflection queries "
-    "pg_catalog.pg_collation, which DuckDB lacks (Mause/duckdb_engine#1379, duckdb/duckdb#22069). "
-    "Tools on an older SQLAlchemy reflect columns; this test passes once the driver is fixed."))
-def test_sqlalchemy_inspector_reflects_the_columns(pipeline_under_reader):
+def test_sqlalchemy_inspector_reflects_every_marts_columns_with_the_contract_types(pipeline_under_reader):
+    """What Superset, Metabase and DBeaver do on connecting: reflect each table's columns."""
     publish, _ = pipeline_under_reader
     engine = bi_engine(publish / "bi.duckdb")
     try:
-        columns = sqlalchemy.inspect(engine).get_columns("fct_conversions", schema="marts")
-        assert [column["name"] for column in columns] == list(contracts()["fct_conversions"])
+        inspector = sqlalchemy.inspect(engine)
+        for mart, expected in contracts().items():
+            columns = inspector.get_columns(mart, schema="marts")
+            # SQLAlchemy names DECIMAL(18, 2) by its standard synonym, NUMERIC(18, 2).
+            reflected = {column["name"]: str(column["type"]).replace(" ", "").lower().replace("numeric", "decimal")
+                         for column in columns}
+            assert reflected == expected, mart
     finally:
         engine.dispose()
 

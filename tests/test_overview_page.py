@@ -58,7 +58,7 @@ def assert_figures_are_the_marts(at: AppTest, database: Path, start: date, end: 
         assert shown[f"Conversion value ({currency})"] == f"{total:,.2f}"
         assert shown[f"Click-through value ({currency})"] == f"{through:,.2f}"
         assert shown[f"Value per delivered ({currency})"] == \
-            f"{total / expected['messages_delivered']:,.2f}"
+            f"{total / expected['delivered_by_currency'][currency]:,.2f}"
     assert shown["Delivered / sent"] == f"{expected['messages_delivered'] / expected['messages_sent']:.1%}"
     assert shown["Unique clicks / delivered"] == \
         f"{expected['unique_clicks'] / expected['messages_delivered']:.1%}"

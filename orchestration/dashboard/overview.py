@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from orchestration.dashboard.published import DashboardError
 from orchestration.reporting.csv_export import CONVERSIONS_SQL
+from orchestration.reporting.metrics import read_totals
 from orchestration.reporting.report_range import ReportRange
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ RATES = (
     ("click_rate", "Unique clicks / delivered", "unique_clicks", "messages_delivered"),
     ("conversion_rate", "Conversions / delivered", "total_conversions", "messages_delivered"),
 )
-_SUMMED = tuple(name for name, _ in COUNTS if name != "unique_clicks")
 _MART = "marts.mart_daily_campaign_metrics"
 _IN_RANGE = "metric_date BETWEEN $start AND $end"
 
@@ -104,26 +104,14 @@ def has_data(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> bool:
 
 
 def read_funnel(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Funnel:
-    params = _params(report_range)
-    sums = con.execute(
-        "SELECT " + ", ".join(f"coalesce(sum({name}), 0)::BIGINT" for name in _SUMMED)
-        + f" FROM {_MART} WHERE {_IN_RANGE}", params).fetchone()
-    clickers = con.execute("SELECT count(DISTINCT user_id) FROM marts.fct_clicks "
-                           "WHERE click_date BETWEEN $start AND $end", params).fetchone()[0]
-    counts = {**dict(zip(_SUMMED, sums)), "unique_clicks": clickers}
-    counts = {name: int(counts[name]) for name, _ in COUNTS}
-    value_rows = con.execute(
-        "SELECT currency, " + ", ".join(f"coalesce(sum({name}), 0)::DECIMAL(18, 2)"
-                                        for name, _ in VALUES)
-        + f" FROM {_MART} WHERE {_IN_RANGE} GROUP BY currency"
-        " HAVING currency IS NOT NULL OR sum(total_conversions) > 0"
-        " ORDER BY currency NULLS LAST", params).fetchall()
-    delivered = counts["messages_delivered"]
-    values = tuple(
-        CurrencyFigures(row[0], dict(zip((name for name, _ in VALUES), row[1:])),
-                        (row[1] / delivered).quantize(Decimal("0.01")) if delivered else None)
-        for row in value_rows)
-    return Funnel(counts, values)
+    """The report email's totals for the range (reporting/metrics.py): the same sums, distinct
+    clickers and value per delivered message of each currency's campaigns."""
+    totals = read_totals(con, report_range)
+    return Funnel(
+        counts={name: totals.counts[name] for name, _ in COUNTS},
+        values=tuple(CurrencyFigures(entry.currency, {name: entry.values[name] for name, _ in VALUES},
+                                     totals.value_per_delivered(entry))
+                     for entry in totals.values))
 
 
 def read_daily(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> pandas.DataFrame:

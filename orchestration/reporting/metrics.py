@@ -136,10 +136,22 @@ def read_range_metrics(con: duckdb.DuckDBPyConnection, report_range: ReportRange
         campaigns = _read_campaigns(con, params)
         daily = _read_daily(con, params)
     except duckdb.CatalogException as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ReportError(f"the warehouse lacks a mart the report reads ({first}): "
-                          "build the models first with `campaigns run`") from None
+        raise _missing_mart(error) from None
     return RangeMetrics(totals=totals, campaigns=campaigns, daily=daily)
+
+
+def read_totals(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Funnel:
+    """The range's totals alone (what the overview page's funnel shows)."""
+    try:
+        return _read_totals(con, {"start": report_range.start, "end": report_range.end})
+    except duckdb.CatalogException as error:
+        raise _missing_mart(error) from None
+
+
+def _missing_mart(error: duckdb.CatalogException) -> ReportError:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return ReportError(f"the warehouse lacks a mart the report reads ({first}): "
+                       "build the models first with `campaigns run`")
 
 
 def _count_columns(clickers: str) -> str:
