@@ -56,6 +56,9 @@ _ITEM_FIELD_KEYWORDS = frozenset({"type", "minimum", "maximum", "items", "proper
 _DESCRIBED_KEYWORDS = frozenset({"type", "required", "properties", "items", "$ref"})
 
 
+NOT_IMPLEMENTED = "is not implemented by the loader's contract compiler"
+
+
 class ContractError(ValueError):
     """A schema the loader cannot honour: the message names the file, the place and the keyword."""
 
@@ -131,7 +134,7 @@ class _Compiler:
         self.root = root
         self.streams: list[tuple[str, str, str]] = []  # (item path, list name, $defs name)
 
-    def refuse(self, where: str, keyword: str, why: str = "is not implemented by the loader's contract compiler") -> None:
+    def refuse(self, where: str, keyword: str, why: str = NOT_IMPLEMENTED) -> None:
         raise ContractError(f"{self.file}: keyword '{keyword}' at {where or 'the top level'} {why}")
 
     def allow(self, schema: dict, where: str, allowed: frozenset[str]) -> None:
