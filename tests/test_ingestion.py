@@ -8,7 +8,10 @@ import pytest
 
 from landing_files import send, status, webhook, write_lines
 from orchestration.assets.ingestion import raw_assets
+from orchestration.ingestion.contracts import sources
+from orchestration.ingestion.discovery import discover_new_files
 from orchestration.ingestion.loader import load_source
+from orchestration.ingestion.reading import read_lines
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import WarehouseResource
 
@@ -196,6 +199,31 @@ def test_truncated_gzip_is_recorded_as_unreadable_and_other_files_load(warehouse
     assert reasons[0][2].startswith("unreadable file: ")
     assert query(warehouse_path, "SELECT file, status FROM raw.loaded_files ORDER BY file") == [
         ("sends/dt=2024-06-25/a.jsonl.gz", "loaded"), ("sends/dt=2024-06-25/b.jsonl.gz", "unreadable")]
+
+
+def test_discovery_lists_only_the_files_the_ledger_does_not_hold_oldest_folder_first(warehouse_path, landing):
+    write_lines(landing, "sends", "2024-06-26", "a.jsonl", [send("wamid.1")])
+    load(warehouse_path, landing, "sends")
+    write_lines(landing, "sends", "2024-06-26", "b.jsonl.gz", [send("wamid.2")])
+    write_lines(landing, "sends", "2024-06-25", "late.jsonl", [send("wamid.3")])
+    (landing / "sends" / "dt=2024-06-25" / "notes.txt").write_text("not a feed file")
+
+    with duckdb.connect(warehouse_path) as con:
+        found = discover_new_files(con, str(landing), sources()["sends"])
+
+    assert [path.removeprefix(f"{landing}/") for path, _ in found] == [
+        "sends/dt=2024-06-25/late.jsonl", "sends/dt=2024-06-26/b.jsonl.gz"]
+
+
+def test_reading_numbers_the_decoded_lines_and_names_the_undecodable_ones(landing):
+    path = write_lines(landing, "sends", "2024-06-25", "a.jsonl.gz", ["first", b"bad \xff byte", "", "fourth"])
+    with duckdb.connect() as con:
+        read = read_lines(con, [str(path)])
+        lines = con.execute(f"SELECT _line_number, _received_dt, text FROM ({read.lines}) ORDER BY 1").fetchall()
+        undecodable = con.execute(f"SELECT _line_number, reason FROM {read.undecodable}").fetchall()
+
+    assert lines == [(1, date(2024, 6, 25), "first"), (3, date(2024, 6, 25), None), (4, date(2024, 6, 25), "fourth")]
+    assert undecodable == [(2, "not valid UTF-8 text")]
 
 
 def materialize_raw(warehouse_path, landing, **kwargs):

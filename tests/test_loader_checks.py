@@ -1,8 +1,10 @@
 """The loader judges a row with a quick test first and runs its full checks only on the rows the
-quick test does not pass (orchestration/ingestion/loader.py, "Checking and casting"). The quick
-test must never change a verdict: here random documents, valid and mutated in the ways producers
-break them, are judged with the loader's own SQL both ways, and every verdict must be the full
-checks' one. The generated feeds must also take the quick path, or the loader is slow for nothing.
+quick test does not pass (orchestration/ingestion/duckdb_checks.py). The quick test must never
+change a verdict: here random documents, valid and mutated in the ways producers break them, are
+judged with the loader's own SQL, and every verdict must be the one of the full checks, read
+over the same rows through the renderer's public `Judgement` (quick_ok, full_reason). The
+generated feeds must also take the quick path, or the loader is slow for nothing. Last, the
+contract compiler refuses a schema keyword it does not implement.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from landing_files import send, status, webhook
-from orchestration.ingestion import loader
-from orchestration.ingestion.contracts import contract, sources
+from orchestration.ingestion import duckdb_checks
+from orchestration.ingestion import webhook as flattening
+from orchestration.ingestion.contracts import ContractError, compile_source, sources
+from orchestration.ingestion.sql_text import sql_literal
 
 RECEIVED = "2024-06-25"
 
@@ -55,16 +59,6 @@ ODD_VALUES = [
 ]
 
 
-def _stream_fields(source: str, stream: int | None):
-    found = sources()[source]
-    if stream is None:
-        return found.envelope, contract(source).get("properties", {})
-    fields = found.streams[stream].fields
-    if found.streams[stream].item_path is None:
-        return fields, contract(source).get("properties", {})
-    return fields, contract(source)["$defs"]["status" if stream == 0 else "message"]["properties"]
-
-
 @st.composite
 def mutated(draw, document: dict) -> dict:
     """`document` with a few keys removed or set to odd values, at the top or inside its lists."""
@@ -95,27 +89,34 @@ def mutated(draw, document: dict) -> dict:
 
 
 def _verdicts(con: duckdb.DuckDBPyConnection, source: str, stream: int | None, texts: list[str]) -> list[tuple]:
-    fields, props = _stream_fields(source, stream)
-    allowed = loader._allowed_values(fields, props)
+    """(line, quick_ok, the loader's reason, the full checks' reason) of each text."""
     con.execute("CREATE OR REPLACE TEMP TABLE docs (_path VARCHAR, _line_number BIGINT, _received_dt DATE, text VARCHAR)")
     con.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)",
                     [[f"{source}/dt={RECEIVED}/a.jsonl", n, RECEIVED, text] for n, text in enumerate(texts, 1)])
-    is_item = stream is not None and sources()[source].streams[stream].item_path is not None
-    first = loader._ITEM_REASON if is_item else loader._LINE_REASON
-    judged = (loader._webhook_docs_sql("docs", sources()[source], allowed, audit=True) if stream is None
-              else loader._judged_sql("docs", "text", fields, allowed, first, audit=True))
-    return con.execute(f"SELECT _line_number, quick_ok, reason, full_reason FROM ({judged}) "
-                       "ORDER BY _line_number").fetchall()
+    found = sources()[source]
+    if stream is None:
+        judgement = flattening.envelope_judgement("docs", found)
+        judged = flattening.webhook_docs_sql("docs", found)
+    else:
+        fields = found.streams[stream].fields
+        first = duckdb_checks.ITEM_REASON if found.streams[stream].item_path else duckdb_checks.LINE_REASON
+        judgement = duckdb_checks.judgement("docs", "text", fields, first)
+        judged = duckdb_checks.judged_sql("docs", "text", fields, first)
+    reasons = dict(con.execute(f"SELECT _line_number, reason FROM ({judged})").fetchall())
+    verdicts = con.execute(
+        f"SELECT _line_number, {judgement.quick_ok}, "
+        f"CASE WHEN first_reason IS NOT NULL THEN first_reason ELSE {judgement.full_reason} END "
+        f"FROM ({judgement.parsed_sql()}) ORDER BY _line_number").fetchall()
+    return [(line, quick_ok, reasons[line], full_reason) for line, quick_ok, full_reason in verdicts]
 
 
 def _listed_items(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
     """For each good body of `docs`: its items as the loader lists them, and as json_extract
     finds them at each stream's path."""
     found = sources()[source]
-    allowed = loader._allowed_values(found.envelope, contract(source).get("properties", {}))
-    listed = ", ".join(f'"{s.label}"::VARCHAR[], json_extract(docs.text, {loader.sql_literal(s.item_path)})::VARCHAR[]'
+    listed = ", ".join(f'"{s.label}"::VARCHAR[], json_extract(docs.text, {sql_literal(s.item_path)})::VARCHAR[]'
                        for s in found.streams)
-    return con.execute(f"SELECT judged._line_number, {listed} FROM ({loader._webhook_docs_sql('docs', found, allowed)}) "
+    return con.execute(f"SELECT judged._line_number, {listed} FROM ({flattening.webhook_docs_sql('docs', found)}) "
                        "AS judged JOIN docs USING (_line_number) WHERE judged.reason IS NULL").fetchall()
 
 
@@ -203,3 +204,74 @@ def _read_text_lines(path: Path) -> list[str]:
 
     data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     return [line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
+
+
+# The contract compiler: a keyword it does not implement is refused, never ignored.
+
+ORDERS_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "orders.schema.json",
+    "title": "orders", "type": "object", "required": ["orderId", "creationDate"],
+    "properties": {
+        "orderId": {"type": "string", "minLength": 1, "description": "the VTEX order id", "examples": ["1-01"]},
+        "creationDate": {"type": "string", "format": "date-time", "$comment": "with an offset"},
+        "value": {"type": "integer", "minimum": 0, "default": 0},
+        "clientProfileData": {"type": "object", "properties": {"email": {"type": "string"}}},
+    },
+}
+
+
+def _compile(tmp_path: Path, schema: dict, name: str = "orders"):
+    contracts = tmp_path / "models"
+    contracts.mkdir(exist_ok=True)
+    (contracts / f"{name}.schema.json").write_text(json.dumps(schema))
+    return compile_source(name, contracts)
+
+
+def _with(path: list[str], keyword: str, value) -> dict:
+    schema = json.loads(json.dumps(ORDERS_SCHEMA))
+    node = schema
+    for key in path:
+        node = node[key]
+    node[keyword] = value
+    return schema
+
+
+def test_a_keyword_the_compiler_does_not_implement_is_refused_naming_the_file_and_place(tmp_path):
+    with pytest.raises(ContractError) as refused:
+        _compile(tmp_path, _with(["properties", "orderId"], "maxLength", 40))
+    assert str(refused.value) == ("models/orders.schema.json: keyword 'maxLength' at properties.orderId "
+                                  "is not implemented by the loader's contract compiler")
+
+
+@pytest.mark.parametrize(("path", "keyword", "value", "place"), [
+    ([], "additionalProperties", False, "the top level"),
+    (["properties", "value"], "exclusiveMaximum", 10, "properties.value"),
+    (["properties", "orderId"], "minLength", 3, "properties.orderId"),
+    (["properties", "orderId"], "pattern", "^[0-9]+-[0-9]+$", "properties.orderId"),
+    (["properties", "creationDate"], "format", "date", "properties.creationDate"),
+    (["properties", "clientProfileData", "properties", "email"], "format", "email",
+     "properties.clientProfileData.properties.email"),
+])
+def test_every_unimplemented_keyword_or_value_is_refused_at_its_place(tmp_path, path, keyword, value, place):
+    with pytest.raises(ContractError, match=f"^models/orders.schema.json: keyword '{keyword}' at {place} "):
+        _compile(tmp_path, _with(path, keyword, value))
+
+
+def test_annotations_are_allowed_and_the_checks_come_out_in_order(tmp_path):
+    from orchestration.ingestion import checks
+
+    compiled = _compile(tmp_path, ORDERS_SCHEMA)
+    order_id = compiled.streams[0].fields[0]
+    assert order_id.checks == (checks.Present("orderId"), checks.HasType("orderId", "string"),
+                               checks.NotEmpty("orderId"))
+    assert compiled.streams[0].fields[2].checks == (checks.HasType("value", "integer"),
+                                                    checks.InRange("value", 0, None))
+
+
+def test_the_webhook_streams_are_found_where_the_schema_lists_them():
+    whatsapp = sources()["whatsapp"]
+    assert [(s.table, s.item_path, s.label) for s in whatsapp.streams] == [
+        ("whatsapp_statuses", "$.entry[*].changes[*].value.statuses[*]", "statuses"),
+        ("whatsapp_messages", "$.entry[*].changes[*].value.messages[*]", "messages"),
+    ]
+    assert [f.name for f in whatsapp.envelope] == ["object", "entry"]
