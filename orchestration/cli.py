@@ -168,9 +168,10 @@ def _landed_range(settings) -> tuple[date, date]:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from orchestration.instance import ensure_dagster_home
+    from orchestration.instance import get_instance
 
-    ensure_dagster_home(load_settings())
+    # The storages are created here, under the lock, not by the webserver and daemon at once.
+    get_instance(load_settings())
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
     if not dagster:
         raise CommandFailed("the dagster command is not installed: run `make install`")
