@@ -14,6 +14,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from orchestration.errors import DefinitionsError
 from orchestration.run_window import DateArgumentError, RunWindow, parse_date
 from orchestration.settings import REPO_ROOT, SettingsError, load_settings
 
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DateArgumentError) as error:
         print(f"campaigns: error: {error}", file=sys.stderr)
         return 2
-    except (SettingsError, ValueError, CommandFailed, OSError) as error:
+    except (SettingsError, ValueError, CommandFailed, OSError, DefinitionsError) as error:
         print(f"campaigns: error: {_first_line(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
