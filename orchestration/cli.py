@@ -119,6 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False,
                                         run_config=None if args.verbose else QUIET_RUN_CONFIG,
                                         tags={**window.tags(), **cli_run_tags()})
+        progress.finish([node.name for node in job.graph.nodes_in_topological_order])
     elapsed = time.monotonic() - started
     if not result.success:
         failures = [f"{event.step_key}: {root_cause(event.step_failure_data.error)}"

@@ -16,8 +16,9 @@ from typing import TextIO
 
 import dagster as dg
 
-# Keeps Dagster's console logger to errors: the run's events are still stored for the UI.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# Keeps Dagster's console logger silent (a failure is printed by us, in one line): the run's
+# events are still stored for the UI.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 DBT_STEP = "campaign_dbt_models"  # the name of the @dbt_assets (orchestration/assets/transformation.py)
 
 
@@ -37,7 +38,6 @@ class RunTotals:
     checks_passed: int = 0
     warnings: int = 0
     failed_checks: int = 0
-    failed_steps: list[str] = field(default_factory=list)
 
 
 def _value(metadata: dict, name: str, default=0):
@@ -55,6 +55,7 @@ class RunProgress:
     def __init__(self, out: TextIO):
         self.out = out
         self.steps: dict[str, StepTally] = {}
+        self.reported: set[str] = set()  # the steps that have their line
         self.totals = RunTotals()
 
     def __call__(self, entry) -> None:
@@ -71,17 +72,28 @@ class RunProgress:
         elif kind == "ASSET_CHECK_EVALUATION":
             tally.checks.append(event.event_specific_data)
         elif kind == "STEP_SUCCESS":
+            self.reported.add(event.step_key)
             self._print(f"{self._describe(event.step_key, tally)} "
                         f"({_seconds(event.event_specific_data.duration_ms)})")
             self._print_checks(tally)
         elif kind == "STEP_FAILURE":
             elapsed = (entry.timestamp - tally.started_at) * 1000 if tally.started_at else 0.0
-            self.totals.failed_steps.append(event.step_key)
-            self._print(f"{event.step_key}: FAILED after {_seconds(elapsed)}: "
+            self.reported.add(event.step_key)
+            self._print(f"{step_label(event.step_key)}: FAILED after {_seconds(elapsed)}: "
                         f"{root_cause(event.step_failure_data.error)}")
             self._print_checks(tally)
         elif kind == "STEP_SKIPPED":
-            self._print(f"{event.step_key}: skipped (a step or a blocking check before it failed)")
+            self._print_skipped(event.step_key)
+
+    def finish(self, step_keys: list[str]) -> None:
+        """After the run: the steps that never started (Dagster does not always say so in an event)."""
+        for step in step_keys:
+            if step not in self.reported:
+                self._print_skipped(step)
+
+    def _print_skipped(self, step: str) -> None:
+        self.reported.add(step)
+        self._print(f"{step_label(step)}: not run (a step or a blocking check before it failed)")
 
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -137,6 +149,15 @@ class RunProgress:
                 label = "warning" if check.severity.value == "WARN" else "FAILED"
                 description = f": {check.description}" if check.description else ""
                 self._print(f"  check {label}: {check.asset_key.to_user_string()} {check.check_name}{description}")
+
+
+def step_label(step: str) -> str:
+    """The name a step's line starts with: `dbt build` and `publish` read better than op names."""
+    if step == DBT_STEP:
+        return "dbt build"
+    if step.startswith("publish__"):
+        return "publish"
+    return step
 
 
 def root_cause(error) -> str:

@@ -76,3 +76,24 @@ def test_run_prints_a_line_per_step_a_warning_and_a_summary(tiny_landing, tmp_pa
     assert re.search(r"DEBUG - campaigns_pipeline - [0-9a-f-]{36} - \d+ - load_sends - STEP_SUCCESS", verbose.stderr)
     assert "Running with dbt" in verbose.stdout
     assert "load_sends: 0 new files, 0 lines, 0 rows loaded, 0 rejected (" in verbose.stdout
+
+
+def test_a_failed_check_stops_the_run_with_its_lines_and_one_error_line(tiny_landing):
+    env = tiny_landing
+    # A feed that is mostly garbage: 40 malformed lines among 61 sends.
+    Path(env["CAMPAIGNS_LANDING"], "sends", "dt=2024-06-02", "junk.jsonl").write_text("{bad\n" * 40)
+
+    result = campaigns("run", env=env)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    failed = lines.index(next(line for line in lines if line.startswith("load_sends:")))
+    assert re.match(r"^load_sends: FAILED after \d+\.\d s: raw/sends: rejected_rate$", lines[failed])
+    assert lines[failed + 1] == ("  check FAILED: raw/sends rejected_rate: 40.6% of the lines were rejected "
+                                 "(over 10%): see raw.rejected_records before trusting the marts")
+    assert lines[-2:] == ["dbt build: not run (a step or a blocking check before it failed)",
+                          "publish: not run (a step or a blocking check before it failed)"]
+    assert len([line for line in lines if STEP_LINE["load"].match(line)]) == 4
+    errors = result.stderr.splitlines()
+    assert len(errors) == 1 and re.match(
+        r"^campaigns: error: run [0-9a-f-]{36} failed at load_sends: raw/sends: rejected_rate "
+        r"\(details in the Dagster UI: `campaigns ui`\)$", errors[0]), result.stderr
