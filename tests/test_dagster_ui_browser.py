@@ -187,13 +187,18 @@ def test_send_report_from_the_dagster_ui(dagster_ui, tmp_path):
             print(f"screenshot: {tmp_path / 'failure.png'}\n{logs}")
             raise
 
+    import dagster as dg
+
+    # The UI said Success; the instance agrees once the run's process has recorded its end.
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    deadline = time.monotonic() + 60
+    while (run := instance.get_run_by_id(run_id)).status not in (dg.DagsterRunStatus.SUCCESS,
+                                                                 dg.DagsterRunStatus.FAILURE):
+        assert time.monotonic() < deadline, run.status
+        time.sleep(1)
+    assert run.job_name == "send_report_job" and run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.run_config["ops"]["conversions_report"]["config"]["recipients"] == "marketing@example.com"
+
     emails = list(Path(env["CAMPAIGNS_OUTBOX"]).glob("*.eml"))
     assert len(emails) == 1 and "_2024-06-01_to_2024-06-02_" in emails[0].name, emails
     assert "To: marketing@example.com" in emails[0].read_text()
-
-    import dagster as dg
-
-    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-    run = instance.get_run_by_id(run_id)
-    assert run.job_name == "send_report_job" and run.status == dg.DagsterRunStatus.SUCCESS
-    assert run.run_config["ops"]["conversions_report"]["config"]["recipients"] == "marketing@example.com"
