@@ -32,7 +32,7 @@ STEP_LINE = {
     "load": re.compile(r"^load_(campaigns|clicks|orders|sends|whatsapp): [\d,]+ new files, [\d,]+ lines, "
                        r"[\d,]+ rows loaded, [\d,]+ rejected \(\d+\.\d s\)$"),
     "dbt": re.compile(r"^dbt build: \d+ models, \d+ tests passed, 0 warnings \(\d+\.\d s\)$"),
-    "publish": re.compile(r"^publish: 6 marts \(\d re-exported\) → (.+) \(\d+\.\d s\)$"),
+    "publish": re.compile(r"^publish: \d+ marts \(\d+ re-exported\) → (.+) \(\d+\.\d s\)$"),
 }
 
 
