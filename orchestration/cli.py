@@ -9,9 +9,12 @@ import argparse
 import os
 import shutil
 import sys
+import time
+import uuid
 from datetime import date
 from pathlib import Path
 
+from orchestration.errors import DefinitionsError
 from orchestration.run_window import DateArgumentError, RunWindow, parse_date
 from orchestration.settings import REPO_ROOT, SettingsError, load_settings
 
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load new landing files and build every model, through Dagster")
     run.add_argument("--start", type=_date("--start"), help="first local day to load and build")
     run.add_argument("--end", type=_date("--end"), help="last local day to load and build (inclusive)")
+    run.add_argument("--verbose", action="store_true", help="print Dagster's event log and dbt's output too")
 
     report = commands.add_parser("report", help="write the conversions CSV and email it")
     report.add_argument("--start", type=_date("--start"), help="first local day (YYYY-MM-DD)")
@@ -114,17 +118,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     for run_id in fail_orphaned_cli_runs(instance):
         print(f"campaigns: marked run {run_id} failed: the process running it died", file=sys.stderr)
     from orchestration.definitions import PIPELINE_JOB_NAME, defs
+    from orchestration.run_progress import QUIET_RUN_CONFIG, RunProgress, root_cause, terminal_only_for_us
 
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)
-    result = job.execute_in_process(instance=instance, tags={**window.tags(), **cli_run_tags()},
-                                    raise_on_error=False)
+    run_id = str(uuid.uuid4())  # known before the run starts, so the listener can follow it
+    started = time.monotonic()
+    with terminal_only_for_us(quiet=not args.verbose) as out:
+        progress = RunProgress(out)
+        instance.add_event_listener(run_id, progress)
+        result = job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False,
+                                        run_config=None if args.verbose else QUIET_RUN_CONFIG,
+                                        tags={**window.tags(), **cli_run_tags()})
+        progress.finish([node.name for node in job.graph.nodes_in_topological_order])
+    elapsed = time.monotonic() - started
     if not result.success:
-        failures = [f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
+        failures = [f"{event.step_key}: {root_cause(event.step_failure_data.error)}"
                     for event in result.all_events if event.is_step_failure]
-        raise CommandFailed(f"run {result.run_id} failed at " + ("; ".join(failures) or "an unknown step")
-                            + " (details in the Dagster UI: `make ui`)")
-    print(f"run {result.run_id} succeeded: warehouse {settings.warehouse} "
-          f"(open the run in the Dagster UI: `make ui`)")
+        raise CommandFailed(f"run {run_id} failed at " + ("; ".join(failures) or "an unknown step")
+                            + " (details in the Dagster UI: `campaigns ui`)")
+    totals = progress.totals
+    print(f"run {run_id} succeeded in {elapsed:.1f} s: {totals.new_files:,} new files, {totals.lines:,} lines "
+          f"({totals.rejected:,} rejected), {totals.models} models built, {totals.checks_passed} checks passed, "
+          f"{totals.warnings} warnings")
+    print(f"  warehouse  {settings.warehouse}")
+    print(f"  BI copy    {settings.publish} (bi.duckdb, current/<mart>.parquet)")
+    print(f"  the UI     `campaigns ui` (or `make ui`), then http://127.0.0.1:3000/runs/{run_id}")
     return 0
 
 
@@ -162,9 +180,10 @@ def _landed_range(settings) -> tuple[date, date]:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from orchestration.instance import ensure_dagster_home
+    from orchestration.instance import get_instance
 
-    ensure_dagster_home(load_settings())
+    # The storages are created here, under the lock, not by the webserver and daemon at once.
+    get_instance(load_settings())
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
     if not dagster:
         raise CommandFailed("the dagster command is not installed: run `make install`")
@@ -197,13 +216,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _root_cause(error) -> str:
-    """The innermost error of a Dagster failure: what went wrong, not where Dagster caught it."""
-    while error is not None and error.cause is not None:
-        error = error.cause
-    return _first_line(error.message) if error is not None else "no message"
-
-
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
@@ -220,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DateArgumentError) as error:
         print(f"campaigns: error: {error}", file=sys.stderr)
         return 2
-    except (SettingsError, ValueError, CommandFailed, OSError) as error:
+    except (SettingsError, ValueError, CommandFailed, OSError, DefinitionsError) as error:
         print(f"campaigns: error: {_first_line(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

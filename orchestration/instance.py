@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -27,14 +28,38 @@ def ensure_dagster_home(settings: Settings) -> str:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        # Written whole or not at all: another process may be reading it already.
+        partial = home / f".dagster.yaml.{os.getpid()}.tmp"
+        partial.write_text(DAGSTER_YAML)
+        os.replace(partial, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)
 
 
+INSTANCE_LOCK = ".campaigns-instance.lock"
+
+
 def get_instance(settings: Settings) -> dg.DagsterInstance:
-    ensure_dagster_home(settings)
-    return dg.DagsterInstance.get()
+    """The instance of $DAGSTER_HOME, its storages created once.
+
+    Dagster creates its SQLite tables and stamps their migrations the first time each storage is
+    opened; two processes doing it at once on a new home collide (an OperationalError on `CREATE
+    TABLE`, or two alembic heads that break the home for good). The first process creates them
+    under a file lock; the others wait for it, then find them made.
+    """
+    home = ensure_dagster_home(settings)
+    with open(Path(home) / INSTANCE_LOCK, "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            instance = dg.DagsterInstance.get()
+            # Each storage is built (and its tables created) on first use: use each once.
+            instance.get_run_records(limit=1)
+            instance.event_log_storage.get_concurrency_keys()
+            if instance.schedule_storage is not None:
+                instance.schedule_storage.all_instigator_state()
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    return instance
 
 
 # Runs started by `campaigns run` carry the pid of the process that executes them in-process.

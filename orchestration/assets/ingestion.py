@@ -32,11 +32,13 @@ def _raw_asset(source_name: str) -> dg.AssetsDefinition:
     checked = specs[0].key  # the checks speak of the source; they sit on its first table
     check_specs = [
         dg.AssetCheckSpec("rejected_rate", asset=checked, blocking=True,
-                          description="Share of this load's lines rejected: warn over 1%, error (blocking) over 10%."),
+                          description="Share of this load's lines rejected: warn over 1%, error (blocking) over "
+                                      "10%, when more than chance at that rate (binomial tail under 1%)."),
         dg.AssetCheckSpec("landing_freshness", asset=checked,
                           description="Warns when no new file of the source has landed for 36 hours."),
         dg.AssetCheckSpec("daily_volume", asset=checked,
-                          description="Warns when the last received day holds under half the lines of the 7 days before."),
+                          description="Warns when the newest complete received day holds under half the lines "
+                                      "of the 7 days before, beyond chance (Poisson tail under 0.1%)."),
     ]
 
     @dg.multi_asset(name=f"load_{source_name}", specs=specs, check_specs=check_specs, pool=WAREHOUSE_POOL)

@@ -14,6 +14,7 @@ run config) rebuilds only the local days in it, through the dbt vars `min_date` 
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.dbt_project import using_dagster_dev
 
+from orchestration.errors import DefinitionsError
 from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from orchestration.run_window import RunWindow, parse_date
 from orchestration.settings import DBT_PROJECT_DIR, load_settings
@@ -56,6 +58,34 @@ def dbt_environment(warehouse: str, timezone: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+_DBT_LOG_PREFIX = re.compile(r"^(\x1b\[[0-9;]*m)*(\d\d:\d\d:\d\d\s+)?")
+
+
+def first_dbt_error(output: str) -> str:
+    """The line of dbt's output that names the problem: `Compilation Error: Model ... depends on
+    a node named 'x' which was not found`, not `Encountered an error:`."""
+    lines = [_DBT_LOG_PREFIX.sub("", re.sub(r"\x1b\[[0-9;]*m", "", line)).strip() for line in output.splitlines()]
+    lines = [line for line in lines if line and line != "Encountered an error:"]
+    if not lines:
+        return "no output from dbt"
+    # "Parsing Error" / "... - Runtime Error" head the line that says what: join them to it.
+    message = lines[0]
+    for line in lines[1:]:
+        if not message.endswith("Error"):
+            break
+        message = f"{message}: {line}"
+    return message
+
+
+class DbtParseError(DefinitionsError):
+    """`dbt parse` failed: the dbt assets cannot be defined. The message is one line; the whole
+    output is kept in `output`."""
+
+    def __init__(self, output: str):
+        self.output = output.strip()
+        super().__init__(f"dbt parse failed: {first_dbt_error(output)}")
+
+
 def parse_dbt_project(project: DbtProject) -> None:
     """`dbt parse`: writes the manifest the assets are defined from (target/manifest.json)."""
     settings = load_settings()
@@ -67,12 +97,12 @@ def parse_dbt_project(project: DbtProject) -> None:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             subprocess.run(
-                [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+                [DBT_EXECUTABLE, "--no-use-colors", "parse", "--quiet", "--project-dir", str(project.project_dir),
                  "--profiles-dir", str(project.profiles_dir), "--target-path", str(target)],
                 check=True, capture_output=True, text=True,
             )
         except subprocess.CalledProcessError as error:
-            raise RuntimeError(f"dbt parse failed: {(error.stdout + error.stderr).strip()}") from None
+            raise DbtParseError(error.stdout + error.stderr) from None
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
