@@ -147,33 +147,39 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from orchestration.reporting.cli import run_report_command
+    import duckdb
+
+    from orchestration.reporting.errors import ReportArgumentError, ReportError
+    from orchestration.reporting.standalone import report_from_settings, stderr_logger
+    from orchestration.resources.warehouse import WarehouseLockTimeout, WarehouseMissing
 
     settings = load_settings()
     start, end = args.start, args.end
-    if args.landed_range:
-        if start or end:
-            raise UsageError("--landed-range replaces --start and --end: give one or the other")
-        start, end = _landed_range(settings)
-    elif start is None or end is None:
-        raise UsageError("--start and --end are both required (or --landed-range)")
-    return run_report_command(settings, start, end, args.to, args.force)
+    try:
+        if args.landed_range:
+            if start or end:
+                raise UsageError("--landed-range replaces --start and --end: give one or the other")
+            start, end = _landed_range(settings)
+        elif start is None or end is None:
+            raise UsageError("--start and --end are both required (or --landed-range)")
+        outcome = report_from_settings(settings, start, end, args.to, args.force, log=stderr_logger())
+    except ReportArgumentError as error:
+        raise UsageError(str(error)) from None
+    except (ReportError, WarehouseMissing) as error:
+        raise CommandFailed(str(error)) from None
+    except (WarehouseLockTimeout, duckdb.Error) as error:
+        raise CommandFailed(" ".join(str(error).split())) from None
+    print(outcome.summary())
+    return 0
 
 
 def _landed_range(settings) -> tuple[date, date]:
-    import duckdb
+    """The first and last day the daily mart holds, read through the warehouse resource."""
+    from orchestration.resources.warehouse import WarehouseResource
 
-    if not os.path.exists(settings.warehouse):
-        raise CommandFailed(f"no warehouse at {settings.warehouse}: run `campaigns run` first")
-    try:
-        con = duckdb.connect(settings.warehouse, read_only=True)
-        try:
-            start, end = con.execute(
-                "SELECT min(metric_date), max(metric_date) FROM marts.mart_daily_campaign_metrics").fetchone()
-        finally:
-            con.close()
-    except duckdb.Error as error:
-        raise CommandFailed(f"cannot read the marts in {settings.warehouse}: {_first_line(str(error))}") from None
+    with WarehouseResource(database=settings.warehouse).read() as con:
+        start, end = con.execute(
+            "SELECT min(metric_date), max(metric_date) FROM marts.mart_daily_campaign_metrics").fetchone()
     if start is None:
         raise CommandFailed("the marts hold no day yet: land data and run `campaigns run` first")
     return start, end

@@ -1,6 +1,6 @@
 """The page's "Send report" form: the range's report through `send_report`, ledger included.
 
-The same call `campaigns report` makes (reporting/cli.py `report_from_settings`: the
+The same call `campaigns report` makes (reporting/standalone.py `report_from_settings`: the
 warehouse, the mailer and the folders of the settings), so the page sends the same CSV and
 email, and a report already sent with the same content to the same people is not sent again.
 The report reads the live warehouse (its ledger is there); the page's figures come from the

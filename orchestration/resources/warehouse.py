@@ -32,6 +32,10 @@ class WarehouseLockTimeout(RuntimeError):
     pass
 
 
+class WarehouseMissing(RuntimeError):
+    """A read of a warehouse that was never built; the message is one line for the user."""
+
+
 @contextmanager
 def writer_lock(database: str, timeout_seconds: float) -> Iterator[None]:
     lock_path = Path(database + ".lock")
@@ -91,6 +95,19 @@ class WarehouseResource(dg.ConfigurableResource):
             try:
                 for schema in SCHEMAS:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, between two writers (DuckDB allows no reader while a process
+        writes). It never creates the file: a missing warehouse is a WarehouseMissing."""
+        if not self.exists():
+            raise WarehouseMissing(f"no warehouse at {self.database}: build it first with `campaigns run`")
+        with writer_lock(self.database, self.lock_timeout_seconds):
+            con = open_connection(self.database, self.memory_limit, self.threads, read_only=True)
+            try:
                 yield con
             finally:
                 con.close()

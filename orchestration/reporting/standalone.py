@@ -1,4 +1,5 @@
-"""`campaigns report --start D1 --end D2 [--to ...] [--force]`: send_report from the shell."""
+"""The report outside Dagster (`campaigns report`, the overview page's "Send report"): send_report
+with the resources the settings describe."""
 
 from __future__ import annotations
 
@@ -6,12 +7,9 @@ import logging
 import sys
 from datetime import date
 
-import duckdb
-
-from orchestration.reporting.errors import ReportArgumentError, ReportError
 from orchestration.reporting.service import ReportOutcome, send_report
 from orchestration.resources.mailer import MailerResource
-from orchestration.resources.warehouse import WarehouseLockTimeout, WarehouseResource
+from orchestration.resources.warehouse import WarehouseResource
 from orchestration.settings import Settings
 
 
@@ -32,25 +30,7 @@ def report_from_settings(settings: Settings, start: date | str, end: date | str,
     )
 
 
-def run_report_command(settings: Settings, start: date | str, end: date | str, to: str | None,
-                       force: bool) -> int:
-    """The CLI command: prints the outcome, exit code 0; a ReportError becomes the CLI's one-line
-    error (exit 2 for a bad argument, 1 for a failed delivery)."""
-    from orchestration.cli import CommandFailed, UsageError
-
-    try:
-        outcome = report_from_settings(settings, start, end, to, force, log=_stderr_logger())
-    except ReportArgumentError as error:
-        raise UsageError(str(error)) from None
-    except ReportError as error:
-        raise CommandFailed(str(error)) from None
-    except (WarehouseLockTimeout, duckdb.Error) as error:
-        raise CommandFailed(" ".join(str(error).split())) from None
-    print(outcome.summary())
-    return 0
-
-
-def _stderr_logger() -> logging.Logger:
+def stderr_logger() -> logging.Logger:
     """Retries and progress on stderr, so stdout holds only the outcome."""
     logger = logging.getLogger("campaigns.report")
     if not logger.handlers:
