@@ -401,6 +401,9 @@ def test_dbt_build_args_carry_the_run_window_as_half_open_vars():
     assert dbt_build_args(RunWindow(date(2024, 6, 1), date(2024, 6, 3)), full_refresh=True) == [
         *build, "--full-refresh", "--vars", '{"min_date": "2024-06-01", "max_date": "2024-06-04"}']
     assert dbt_build_args(RunWindow(None, date(2024, 6, 3))) == [*build, "--vars", '{"max_date": "2024-06-04"}']
+    # The settings reach dbt as vars, not through the process environment.
+    assert dbt_build_args(RunWindow(), warehouse="/w.duckdb", timezone="Europe/Madrid") == [
+        *build, "--vars", '{"warehouse_path": "/w.duckdb", "timezone": "Europe/Madrid"}']
     tags = RunWindow(date(2024, 6, 1), date(2024, 6, 2)).tags()
     assert build_window(DbtBuildConfig(), tags) == RunWindow(date(2024, 6, 1), date(2024, 6, 2))
     assert build_window(DbtBuildConfig(start_date="2024-07-01"), tags) == RunWindow(date(2024, 7, 1), None)

@@ -13,13 +13,11 @@ run config) rebuilds only the local days in it, through the dbt vars `min_date` 
 
 import fcntl
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,34 +26,15 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from orchestration.errors import DefinitionsError
+from orchestration.resources.local_days import LocalDays
 from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from orchestration.run_window import RunWindow, parse_date
-from orchestration.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.settings import DBT_PROJECT_DIR
 
 DBT_GROUPS = ("staging", "intermediate", "marts")
 # The dbt beside this Python (the project's virtualenv), found even when the venv is not on PATH:
 # pass it to DbtCliResource(dbt_executable=...).
 DBT_EXECUTABLE = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
-
-
-@contextmanager
-def dbt_environment(warehouse: str, timezone: str) -> Iterator[None]:
-    """The environment dbt reads: profiles.yml the warehouse path, dbt_project.yml the time zone.
-
-    DbtCliResource hands the process environment to its dbt subprocess and has no parameter for
-    it, so the two variables are set for the length of the invocation and restored after.
-    """
-    wanted = {"CAMPAIGNS_WAREHOUSE": warehouse, "CAMPAIGNS_TIMEZONE": timezone}
-    saved = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 _DBT_LOG_PREFIX = re.compile(r"^(\x1b\[[0-9;]*m)*(\d\d:\d\d:\d\d\s+)?")
@@ -87,13 +66,13 @@ class DbtParseError(DefinitionsError):
 
 
 def parse_dbt_project(project: DbtProject) -> None:
-    """`dbt parse`: writes the manifest the assets are defined from (target/manifest.json)."""
-    settings = load_settings()
+    """`dbt parse`: writes the manifest the assets are defined from (target/manifest.json). The
+    manifest depends on no setting: the warehouse and the time zone reach dbt as vars when it
+    builds."""
     target = Path(project.project_dir, project.target_path)
     target.mkdir(parents=True, exist_ok=True)
     # Several processes may load the code location at once (daemon, webserver, tests).
-    with open(target / ".parse.lock", "a+") as lock, \
-            dbt_environment(settings.warehouse, settings.timezone):
+    with open(target / ".parse.lock", "a+") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             subprocess.run(
@@ -148,14 +127,21 @@ def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> RunWindow:
     return RunWindow.from_tags(tags)
 
 
-def dbt_build_args(window: RunWindow, full_refresh: bool = False) -> list[str]:
-    """`dbt build` arguments: the window reaches dbt as vars min_date / max_date, half-open.
+def dbt_build_args(window: RunWindow, full_refresh: bool = False, *, warehouse: str | None = None,
+                   timezone: str | None = None) -> list[str]:
+    """`dbt build` arguments. The settings reach dbt as vars, never through the environment:
+    `warehouse_path` (profiles.yml) and `timezone` (dbt_project.yml); the window as `min_date` /
+    `max_date`, half-open.
 
     Unit tests pin the logic, not the data: `make test` runs them, a pipeline run does not."""
     args = ["build", "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     dbt_vars: dict[str, str] = {}
+    if warehouse:
+        dbt_vars["warehouse_path"] = warehouse
+    if timezone:
+        dbt_vars["timezone"] = timezone
     if window.start:
         dbt_vars["min_date"] = window.start.isoformat()
     if window.end_exclusive:
@@ -177,11 +163,13 @@ def campaign_dbt_models(
     config: DbtBuildConfig,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
+    local_days: LocalDays,
 ):
     """Reminders, purchases, their attribution and the daily campaign metrics (dbt build)."""
     window = build_window(config, context.run.tags)
-    args = dbt_build_args(window, config.full_refresh)
-    context.log.info(f"dbt {' '.join(args)} on {warehouse.database}")
+    args = dbt_build_args(window, config.full_refresh, warehouse=warehouse.database,
+                          timezone=local_days.timezone)
+    context.log.info(f"dbt {' '.join(args)}")
     # dbt is the writer for the length of the build: DuckDB takes one writing process per file.
-    with warehouse.writer_lock(), dbt_environment(warehouse.database, load_settings().timezone):
+    with warehouse.writer_lock():
         yield from dbt.cli(args, context=context).stream()
