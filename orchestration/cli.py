@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.errors import DefinitionsError
-from orchestration.run_window import DateArgumentError, RunWindow, parse_date
+from orchestration.days import DayRange, DayRangeError, parse_day
 from orchestration.settings import REPO_ROOT, SettingsError, load_settings
 
 
@@ -35,8 +35,8 @@ class _Parser(argparse.ArgumentParser):
 def _date(name: str):
     def parse(value: str) -> date:
         try:
-            return parse_date(value, name)
-        except DateArgumentError as error:
+            return parse_day(value, name)
+        except DayRangeError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
     return parse
 
@@ -108,7 +108,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    window = RunWindow(args.start, args.end)
+    window = DayRange(args.start, args.end, start_name="--start", end_name="--end")
     if "://" not in settings.landing and not os.path.isdir(settings.landing):
         raise UsageError(f"the landing folder {settings.landing} does not exist "
                          "(set CAMPAIGNS_LANDING, or `campaigns generate` sample data)")
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, DateArgumentError) as error:
+    except (UsageError, DayRangeError) as error:
         print(f"campaigns: error: {error}", file=sys.stderr)
         return 2
     except (SettingsError, ValueError, CommandFailed, OSError, DefinitionsError) as error:

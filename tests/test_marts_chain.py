@@ -394,19 +394,19 @@ def test_any_sequence_of_incremental_runs_equals_a_full_refresh(warehouse, tmp_p
 
 def test_dbt_build_args_carry_the_run_window_as_half_open_vars():
     from orchestration.assets.transformation import DbtBuildConfig, build_window, dbt_build_args
-    from orchestration.run_window import RunWindow
+    from orchestration.days import DayRange
 
     build = ["build", "--exclude-resource-type", "unit_test"]
-    assert dbt_build_args(RunWindow()) == build
-    assert dbt_build_args(RunWindow(date(2024, 6, 1), date(2024, 6, 3)), full_refresh=True) == [
+    assert dbt_build_args(DayRange()) == build
+    assert dbt_build_args(DayRange(date(2024, 6, 1), date(2024, 6, 3)), full_refresh=True) == [
         *build, "--full-refresh", "--vars", '{"min_date": "2024-06-01", "max_date": "2024-06-04"}']
-    assert dbt_build_args(RunWindow(None, date(2024, 6, 3))) == [*build, "--vars", '{"max_date": "2024-06-04"}']
+    assert dbt_build_args(DayRange(None, date(2024, 6, 3))) == [*build, "--vars", '{"max_date": "2024-06-04"}']
     # The settings reach dbt as vars, not through the process environment.
-    assert dbt_build_args(RunWindow(), warehouse="/w.duckdb", timezone="Europe/Madrid") == [
+    assert dbt_build_args(DayRange(), warehouse="/w.duckdb", timezone="Europe/Madrid") == [
         *build, "--vars", '{"warehouse_path": "/w.duckdb", "timezone": "Europe/Madrid"}']
-    tags = RunWindow(date(2024, 6, 1), date(2024, 6, 2)).tags()
-    assert build_window(DbtBuildConfig(), tags) == RunWindow(date(2024, 6, 1), date(2024, 6, 2))
-    assert build_window(DbtBuildConfig(start_date="2024-07-01"), tags) == RunWindow(date(2024, 7, 1), None)
+    tags = DayRange(date(2024, 6, 1), date(2024, 6, 2)).tags()
+    assert build_window(DbtBuildConfig(), tags) == DayRange(date(2024, 6, 1), date(2024, 6, 2))
+    assert build_window(DbtBuildConfig(start_date="2024-07-01"), tags) == DayRange(date(2024, 7, 1), None)
 
 
 def dagster_resources(warehouse, **warehouse_options):

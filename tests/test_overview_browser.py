@@ -21,7 +21,7 @@ import overview_marts
 from browser import chromium_page, free_port
 from orchestration.dashboard import overview
 from orchestration.reporting.csv_export import export_conversions_csv
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from orchestration.settings import REPO_ROOT
 from overview_marts import expected_figures
 
@@ -146,7 +146,7 @@ def test_the_page_shows_the_marts_and_follows_the_date_picker(site, dashboard, t
             page.get_by_text("Download the report CSV").click()
         assert download.value.suggested_filename == "conversions_2024-06-02_2024-06-03.csv"
         con = duckdb.connect(str(site["warehouse"]), read_only=True)
-        report = export_conversions_csv(con, ReportRange(date(2024, 6, 2), date(2024, 6, 3)),
+        report = export_conversions_csv(con, DayRange(date(2024, 6, 2), date(2024, 6, 3)),
                                         tmp_path / "reports")
         con.close()
         assert Path(download.value.path()).read_bytes() == report.read_bytes()

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import overview_marts
 from orchestration.dashboard import overview, published
 from orchestration.reporting.csv_export import HEADER, export_conversions_csv
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from overview_marts import expected_figures
 
 APP = Path(overview.__file__).with_name("app.py")
@@ -139,7 +139,7 @@ def test_the_download_is_the_report_csv_byte_for_byte(site, monkeypatch, tmp_pat
     downloaded = managers[-1].read_file(Path(url).stem).content
 
     con = duckdb.connect(str(site["warehouse"]), read_only=True)
-    report = export_conversions_csv(con, ReportRange(date(2024, 6, 4), date(2024, 6, 10)),
+    report = export_conversions_csv(con, DayRange(date(2024, 6, 4), date(2024, 6, 10)),
                                     tmp_path / "reports").read_bytes()
     con.close()
     assert downloaded == report

@@ -282,9 +282,9 @@ def test_a_real_vtex_order_without_store_preferences_is_attributed_in_its_campai
     assert rows(settings.warehouse, "SELECT count(DISTINCT user_id) FROM marts.fct_clicks") == [(1,)]
 
     from orchestration.reporting.csv_export import export_conversions_csv
-    from orchestration.reporting.report_range import ReportRange
+    from orchestration.days import DayRange
 
     with duckdb.connect(settings.warehouse, read_only=True) as con:
-        csv = export_conversions_csv(con, ReportRange(date(2017, 7, 31), date(2017, 8, 3)), settings.reports)
+        csv = export_conversions_csv(con, DayRange(date(2017, 7, 31), date(2017, 8, 3)), settings.reports)
     lines = csv.path.read_bytes().decode("utf-8-sig").split("\r\n")
     assert lines[1].endswith(",999.00,BRL,0ee54ba8c6bc4240a06085dfd89ca015")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from fake_sendgrid import ITEMS, add_conversion, add_reminder, create_marts
 from orchestration.reporting.csv_export import export_conversions_csv
 from orchestration.reporting.errors import ReportError
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from orchestration.resources.warehouse import WarehouseResource
 
 BOM = "\ufeff"
@@ -65,7 +65,7 @@ def con():
 
 
 def export(con, folder, start, end):
-    return export_conversions_csv(con, ReportRange(date.fromisoformat(start), date.fromisoformat(end)), folder)
+    return export_conversions_csv(con, DayRange(date.fromisoformat(start), date.fromisoformat(end)), folder)
 
 
 def order_form_ids(path):

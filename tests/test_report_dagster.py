@@ -17,7 +17,7 @@ from orchestration.assets.reporting import (
     report_run_config,
 )
 from orchestration.definitions import build_defs
-from orchestration.reporting.report_range import ReportRange, previous_local_day
+from orchestration.days import DayRange, previous_local_day
 from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
 from orchestration.resources.reports_folder import ReportsFolder
@@ -208,7 +208,7 @@ def test_the_scheduled_run_sends_the_previous_day(report_warehouse, tmp_path):
 
 
 def test_run_config_helper_matches_the_job(report_warehouse, tmp_path):
-    config = report_run_config(ReportRange.resolve("2024-06-26", None, NEW_YORK), "a@x.com", force=True)
+    config = report_run_config(DayRange.resolve("2024-06-26", None, NEW_YORK), "a@x.com", force=True)
 
     result = run(definitions(report_warehouse, tmp_path), config)
 

@@ -10,7 +10,7 @@ import duckdb
 
 from fake_sendgrid import add_daily_metrics
 from orchestration.reporting.metrics import read_range_metrics
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from orchestration.reporting.service import send_report
 from orchestration.resources.mailer import MailerResource
 
@@ -98,7 +98,7 @@ def test_a_campaign_paused_since_makes_new_content_so_the_report_goes_again(repo
 def test_range_metrics_read_a_read_only_copy_of_the_marts(report_warehouse):
     # What a page reading the published bi.duckdb (schema marts, read-only) gets.
     con = duckdb.connect(report_warehouse.database, read_only=True)
-    metrics = read_range_metrics(con, ReportRange(date(2024, 6, 25), date(2024, 6, 26)))
+    metrics = read_range_metrics(con, DayRange(date(2024, 6, 25), date(2024, 6, 26)))
     con.close()
 
     assert metrics.counts["unique_clicks"] == 3

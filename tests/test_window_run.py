@@ -12,11 +12,11 @@ import pytest
 
 from orchestration.definitions import PIPELINE_JOB_NAME, build_defs
 from orchestration.generate import generate
-from orchestration.run_window import RunWindow
+from orchestration.days import DayRange
 from orchestration.settings import load_settings
 
 ZONE = "America/New_York"  # back to UTC-5 on 2024-11-03
-WINDOW = RunWindow(date(2024, 11, 2), date(2024, 11, 4))
+WINDOW = DayRange(date(2024, 11, 2), date(2024, 11, 4))
 
 # Each mart, and the local day that puts its rows in the window (None: every row).
 MART_DAYS = {
@@ -29,7 +29,7 @@ MART_DAYS = {
 }
 
 
-def _run(tmp_path, landing, name: str, window: RunWindow):
+def _run(tmp_path, landing, name: str, window: DayRange):
     settings = load_settings({
         "CAMPAIGNS_LANDING": str(landing), "CAMPAIGNS_WAREHOUSE": str(tmp_path / f"{name}.duckdb"),
         "CAMPAIGNS_PUBLISH": str(tmp_path / f"publish-{name}"), "CAMPAIGNS_TIMEZONE": ZONE})
@@ -57,7 +57,7 @@ def runs(tmp_path_factory):
     landing = root / "landing"
     generate(str(landing), date(2024, 10, 30), 7, 60, 23, progress=False)
     window_settings, window_result = _run(root, landing, "window", WINDOW)
-    full_settings, _ = _run(root, landing, "full", RunWindow())
+    full_settings, _ = _run(root, landing, "full", DayRange())
     return root, landing, window_settings, window_result, full_settings
 
 
@@ -80,7 +80,7 @@ def test_a_window_run_on_a_fresh_warehouse_equals_the_full_build_on_its_days(run
 
 def test_the_days_outside_a_window_are_caught_up_by_the_next_run(runs):
     root, landing, window_settings, _, full_settings = runs
-    _run(root, landing, "window", RunWindow())
+    _run(root, landing, "window", DayRange())
     with duckdb.connect(window_settings.warehouse, read_only=True) as caught_up, \
             duckdb.connect(full_settings.warehouse, read_only=True) as full:
         for mart in MART_DAYS:

@@ -8,12 +8,12 @@ and that run also sends the days of the week before that were not sent (the catc
 
 # No `from __future__ import annotations`: Dagster reads the asset's parameter types at runtime.
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import dagster as dg
 from pydantic import Field
 
-from orchestration.reporting.report_range import ReportRange, previous_local_day
+from orchestration.days import REPORT_TAGS, DayRange
 from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
 from orchestration.resources.reports_folder import ReportsFolder
@@ -29,8 +29,6 @@ DIM_CAMPAIGNS = dg.AssetKey(["marts", "dim_campaigns"])
 REPORT_ASSET = "conversions_report"
 SEND_REPORT_JOB = "send_report_job"
 DAILY_SCHEDULE = "daily_conversions_report"
-START_TAG = "campaigns/report_start"
-END_TAG = "campaigns/report_end"
 
 
 class ConversionsReportConfig(dg.Config):
@@ -94,7 +92,7 @@ def _checked_request(config: ConversionsReportConfig, zone: str, default_recipie
     from orchestration.reporting.errors import ReportArgumentError
     from orchestration.reporting.recipients import parse_recipients
 
-    report_range = ReportRange.resolve(config.start_date, config.end_date, zone)
+    report_range = DayRange.resolve(config.start_date, config.end_date, zone)
     if config.catch_up and report_range.days != 1:
         raise ReportArgumentError(f"catch_up sends one day and the days before it: start_date "
                                   f"and end_date must be the same day, got {report_range}")
@@ -135,18 +133,17 @@ def build_send_report_job(settings: Settings, now: datetime | None = None):
     """The "Send report" job. Its default run config, what the launchpad opens on, holds the
     range and recipients a user is asked for: yesterday in $CAMPAIGNS_TIMEZONE when the code
     location loaded, and $REPORT_RECIPIENTS."""
-    day = previous_local_day(now or datetime.now(timezone.utc), settings.timezone)
     return dg.define_asset_job(
         SEND_REPORT_JOB,
         selection=dg.AssetSelection.assets(conversions_report),
         description="Send report: email the conversions CSV of a date range (run config: "
                     "start_date, end_date, recipients, force) from the marts as they are.",
-        config=report_run_config(ReportRange(day, day), settings.report_recipients,
+        config=report_run_config(DayRange.yesterday(settings.timezone, now), settings.report_recipients,
                                  keep_empty_recipients=True),
     )
 
 
-def report_run_config(report_range: ReportRange, recipients: str | None = None,
+def report_run_config(report_range: DayRange, recipients: str | None = None,
                       force: bool = False, *, catch_up: bool = False,
                       keep_empty_recipients: bool = False) -> dict:
     """Run config for any job that holds the report asset."""
@@ -183,13 +180,11 @@ def build_daily_schedule(
                  description=f"Every day at {hour:02d}:00 {zone}: the previous local day's report "
                              "to $REPORT_RECIPIENTS, and any of the 6 days before it not sent yet.")
     def daily_report(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        tick = context.scheduled_execution_time or datetime.now(timezone.utc)
-        day = previous_local_day(tick, zone)
-        report_range = ReportRange(day, day)
+        report_range = DayRange.yesterday(zone, context.scheduled_execution_time)
         return dg.RunRequest(
             run_key=None,
             run_config=report_run_config(report_range, recipients or None, catch_up=True),
-            tags={START_TAG: day.isoformat(), END_TAG: day.isoformat()},
+            tags=report_range.tags(REPORT_TAGS),
         )
 
     return daily_report

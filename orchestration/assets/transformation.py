@@ -8,7 +8,8 @@ and `[<schema>, <model>]` for the models, e.g. `["marts", "fct_conversions"]`.
 The incremental models process the raw batches loaded since their last build (their watermark
 in `intermediate.batch_watermarks`, see docs/decisions.md), so a daily run is cheap and a subset
 of the assets can be materialized on its own. A run window (`campaigns run --start --end`, or the
-run config) rebuilds only the local days in it, through the dbt vars `min_date` / `max_date`.
+run config) recounts the daily marts' rows of those local days (the dbt vars `min_date` /
+`max_date`, orchestration/days.py); every new batch is absorbed, whatever its days.
 """
 
 import fcntl
@@ -28,7 +29,7 @@ from dagster_dbt.dbt_project import using_dagster_dev
 from orchestration.errors import DefinitionsError
 from orchestration.resources.local_days import LocalDays
 from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
-from orchestration.run_window import RunWindow, parse_date
+from orchestration.days import WINDOW_TAGS, DayRange
 from orchestration.settings import DBT_PROJECT_DIR
 
 DBT_GROUPS = ("staging", "intermediate", "marts")
@@ -117,17 +118,14 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False  # rebuild the incremental models from the whole history
 
 
-def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> RunWindow:
+def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> DayRange:
     """The local days to rebuild: the run config's, else the run's tags, else all of them."""
     if config.start_date or config.end_date:
-        return RunWindow(
-            parse_date(config.start_date, "start_date") if config.start_date else None,
-            parse_date(config.end_date, "end_date") if config.end_date else None,
-        )
-    return RunWindow.from_tags(tags)
+        return DayRange.parse(config.start_date, config.end_date)
+    return DayRange.from_tags(tags, WINDOW_TAGS)
 
 
-def dbt_build_args(window: RunWindow, full_refresh: bool = False, *, warehouse: str | None = None,
+def dbt_build_args(window: DayRange, full_refresh: bool = False, *, warehouse: str | None = None,
                    timezone: str | None = None) -> list[str]:
     """`dbt build` arguments. The settings reach dbt as vars, never through the environment:
     `warehouse_path` (profiles.yml) and `timezone` (dbt_project.yml); the window as `min_date` /
@@ -142,10 +140,7 @@ def dbt_build_args(window: RunWindow, full_refresh: bool = False, *, warehouse: 
         dbt_vars["warehouse_path"] = warehouse
     if timezone:
         dbt_vars["timezone"] = timezone
-    if window.start:
-        dbt_vars["min_date"] = window.start.isoformat()
-    if window.end_exclusive:
-        dbt_vars["max_date"] = window.end_exclusive.isoformat()
+    dbt_vars.update(window.dbt_vars())
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     return args

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from orchestration.dashboard import overview
 from orchestration.dashboard.published import DashboardError, open_published
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 
 RANGE_DAYS = (7, 30)
 REPEATS = 5
@@ -31,7 +31,7 @@ def page_request(publish_root: str, days: int) -> int:
         if held is None:
             raise DashboardError("the published marts hold no day")
         first, last = held
-        report_range = ReportRange(max(first, last - timedelta(days=days - 1)), last)
+        report_range = DayRange(max(first, last - timedelta(days=days - 1)), last)
         if not overview.has_data(con, report_range):
             raise DashboardError(f"no data in {report_range}")
         return overview.read_overview(con, report_range).conversions_total

@@ -12,7 +12,7 @@ import streamlit as st
 from orchestration.dashboard import overview, published, send
 from orchestration.dashboard.published import DashboardError, PublishedCopy
 from orchestration.reporting.csv_export import render_conversions_csv
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from orchestration.settings import Settings, SettingsError, load_settings
 
 
@@ -28,7 +28,7 @@ def _currency(currency: str | None) -> str:
     return currency or "no currency"
 
 
-def pick_range(days: tuple) -> ReportRange | None:
+def pick_range(days: tuple) -> DayRange | None:
     first, last = days
     default = overview.default_range(days)
     picked = st.date_input(
@@ -39,7 +39,7 @@ def pick_range(days: tuple) -> ReportRange | None:
     if len(picked) == 0:
         st.info("Pick a day, or a first and a last day, in the calendar.")
         return None
-    return ReportRange(picked[0], picked[-1])  # one day picked: that day
+    return DayRange(picked[0], picked[-1])  # one day picked: that day
 
 
 def show_funnel(funnel: overview.Funnel) -> None:
@@ -91,7 +91,7 @@ def show_conversions(copy: PublishedCopy, view: overview.Overview) -> None:
                        mime="text/csv", on_click="ignore", key="download")
 
 
-def show_send_form(settings: Settings, report_range: ReportRange) -> None:
+def show_send_form(settings: Settings, report_range: DayRange) -> None:
     st.subheader("Send report")
     with st.form("send_report"):
         recipients = st.text_input("Recipients (comma-separated)", value=settings.report_recipients,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from orchestration.dashboard.published import DashboardError
 from orchestration.reporting.csv_export import CONVERSIONS_SQL
 from orchestration.reporting.metrics import read_totals
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,7 +69,7 @@ class Funnel:
 
 @dataclass(frozen=True)
 class Overview:
-    report_range: ReportRange
+    report_range: DayRange
     funnel: Funnel
     daily: pandas.DataFrame  # one row per day of the range
     campaigns: pandas.DataFrame  # one row per campaign
@@ -92,18 +92,18 @@ def data_days(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     return (first, last) if first is not None else None
 
 
-def default_range(days: tuple[date, date]) -> ReportRange:
+def default_range(days: tuple[date, date]) -> DayRange:
     """The last DEFAULT_DAYS local days with data."""
     first, last = days
-    return ReportRange(max(first, last - timedelta(days=DEFAULT_DAYS - 1)), last)
+    return DayRange(max(first, last - timedelta(days=DEFAULT_DAYS - 1)), last)
 
 
-def has_data(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> bool:
+def has_data(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> bool:
     return con.execute(f"SELECT count(*) > 0 FROM {_MART} WHERE {_IN_RANGE}",
                        _params(report_range)).fetchone()[0]
 
 
-def read_funnel(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Funnel:
+def read_funnel(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> Funnel:
     """The report email's totals for the range (reporting/metrics.py): the same sums, distinct
     clickers and value per delivered message of each currency's campaigns."""
     totals = read_totals(con, report_range)
@@ -114,7 +114,7 @@ def read_funnel(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Fu
                      for entry in totals.values))
 
 
-def read_daily(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> pandas.DataFrame:
+def read_daily(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> pandas.DataFrame:
     """Every day of the range, zeros where the mart holds none."""
     return con.execute(f"""
         WITH day AS (
@@ -138,7 +138,7 @@ def read_daily(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> pan
     """, _params(report_range)).df()
 
 
-def read_campaigns(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> pandas.DataFrame:
+def read_campaigns(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> pandas.DataFrame:
     """One row per campaign of dim_campaigns (and any the daily mart holds without one), with
     its status as the admin's edit and pause actions left it and its figures for the range."""
     return con.execute(f"""
@@ -173,7 +173,7 @@ def read_campaigns(con: duckdb.DuckDBPyConnection, report_range: ReportRange) ->
     """, _params(report_range)).df()
 
 
-def read_conversions(con: duckdb.DuckDBPyConnection, report_range: ReportRange,
+def read_conversions(con: duckdb.DuckDBPyConnection, report_range: DayRange,
                      limit: int = CONVERSIONS_SHOWN) -> tuple[pandas.DataFrame, int]:
     """The first `limit` rows of the report CSV for the range (its SQL, its cells), and how
     many it has in all."""
@@ -185,12 +185,12 @@ def read_conversions(con: duckdb.DuckDBPyConnection, report_range: ReportRange,
     return shown, int(total)
 
 
-def read_overview(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Overview:
+def read_overview(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> Overview:
     """Everything the page shows for the range: what one range change costs."""
     conversions, total = read_conversions(con, report_range)
     return Overview(report_range, read_funnel(con, report_range), read_daily(con, report_range),
                     read_campaigns(con, report_range), conversions, total)
 
 
-def _params(report_range: ReportRange) -> dict[str, date]:
+def _params(report_range: DayRange) -> dict[str, date]:
     return {"start": report_range.start, "end": report_range.end}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from orchestration.reporting.errors import ReportArgumentError, ReportError
 from orchestration.reporting.recipients import parse_recipients
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from orchestration.reporting.service import ALREADY_SENT, send_report
 from orchestration.resources.mailer import MailerResource
 from orchestration.resources.warehouse import WarehouseLockTimeout, WarehouseResource
@@ -37,7 +37,7 @@ class SendResult:
     outbox_file: str | None = None
 
 
-def send_from_page(settings: Settings, report_range: ReportRange, recipients: str,
+def send_from_page(settings: Settings, report_range: DayRange, recipients: str,
                    force: bool) -> SendResult:
     if not recipients.strip():
         return SendResult(REFUSED, "Enter at least one recipient address, such as "

@@ -19,7 +19,7 @@ import duckdb
 
 from orchestration.reporting.atomic import atomic_file
 from orchestration.reporting.errors import ReportError
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 
 HEADER = (
     "userId", "deliveredReminderAt", "readReminderAt", "orderCreatedAt", "hasClickedOnReminder",
@@ -81,7 +81,7 @@ class ConversionsCsv:
         return self.path.read_bytes()
 
 
-def export_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportRange,
+def export_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: DayRange,
                            folder: str | os.PathLike) -> ConversionsCsv:
     """Write `<folder>/conversions_<D1>_<D2>.csv` atomically and describe it."""
     target = Path(folder) / report_range.csv_name
@@ -94,7 +94,7 @@ def export_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportR
     return ConversionsCsv(path=target, rows=rows, sha256=digest, size=target.stat().st_size)
 
 
-def render_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> bytes:
+def render_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> bytes:
     """The bytes export_conversions_csv writes, in memory: the overview page's download."""
     out = io.StringIO(newline="")
     _write_rows(_select_conversions(con, report_range), out)
@@ -102,7 +102,7 @@ def render_conversions_csv(con: duckdb.DuckDBPyConnection, report_range: ReportR
 
 
 def _select_conversions(con: duckdb.DuckDBPyConnection,
-                        report_range: ReportRange) -> duckdb.DuckDBPyConnection:
+                        report_range: DayRange) -> duckdb.DuckDBPyConnection:
     try:
         return con.execute(CONVERSIONS_SQL, {"start": report_range.start, "end": report_range.end})
     except duckdb.CatalogException as error:

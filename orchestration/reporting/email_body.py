@@ -33,7 +33,7 @@ from orchestration.reporting.metrics import (
     CurrencyValues,
     RangeMetrics,
 )
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 
 _COUNT_GROUPS = (
     ("Messages", COUNT_METRICS[0:4]),
@@ -53,12 +53,12 @@ _CAMPAIGN_COLUMNS = (
 )
 
 
-def chart_content_id(report_range: ReportRange) -> str:
+def chart_content_id(report_range: DayRange) -> str:
     return (f"daily-conversions-{report_range.start.isoformat()}-{report_range.end.isoformat()}"
             "@campaigns.report")
 
 
-def compose_report_email(report_range: ReportRange, csv: ConversionsCsv, metrics: RangeMetrics,
+def compose_report_email(report_range: DayRange, csv: ConversionsCsv, metrics: RangeMetrics,
                          chart_png: bytes, *, max_message_bytes: int,
                          timezone: str | None = None) -> ReportEmail:
     """The email, its CSV zipped when the message would pass `max_message_bytes` otherwise."""
@@ -74,7 +74,7 @@ def compose_report_email(report_range: ReportRange, csv: ConversionsCsv, metrics
     return email
 
 
-def _render(report_range: ReportRange, rows: int, metrics: RangeMetrics, chart: Attachment,
+def _render(report_range: DayRange, rows: int, metrics: RangeMetrics, chart: Attachment,
             attachment: Attachment, timezone: str | None) -> ReportEmail:
     return ReportEmail(
         subject=report_range.subject,
@@ -85,7 +85,7 @@ def _render(report_range: ReportRange, rows: int, metrics: RangeMetrics, chart: 
     )
 
 
-def _days_note(report_range: ReportRange, timezone: str | None) -> str:
+def _days_note(report_range: DayRange, timezone: str | None) -> str:
     days = "1 day" if report_range.days == 1 else f"{report_range.days} days"
     zone = f", local days in {timezone}" if timezone else ""
     return f"{report_range} ({days}{zone})"
@@ -116,7 +116,7 @@ def _campaign_cell(campaign: CampaignFigures, metric: str) -> tuple[str, str]:
 
 # --- plain text ----------------------------------------------------------------------------
 
-def _text(report_range: ReportRange, rows: int, metrics: RangeMetrics, attachment: Attachment,
+def _text(report_range: DayRange, rows: int, metrics: RangeMetrics, attachment: Attachment,
           timezone: str | None) -> str:
     lines = [report_range.subject, "", f"Totals for {_days_note(report_range, timezone)}", ""]
     width = max(len(label) for label in METRIC_LABELS.values()) + 2
@@ -188,7 +188,7 @@ def _campaign_table(metrics: RangeMetrics) -> list[str]:
             *(_campaign_row(campaign) for campaign in metrics.campaigns), "</table>"]
 
 
-def _html(report_range: ReportRange, rows: int, metrics: RangeMetrics, chart: Attachment,
+def _html(report_range: DayRange, rows: int, metrics: RangeMetrics, chart: Attachment,
           attachment: Attachment, timezone: str | None) -> str:
     parts = [
         "<!DOCTYPE html>",

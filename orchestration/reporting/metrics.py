@@ -18,7 +18,7 @@ from decimal import Decimal
 import duckdb
 
 from orchestration.reporting.errors import ReportError
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 
 COUNT_METRICS = (
     "messages_sent", "messages_delivered", "messages_failed", "messages_read",
@@ -127,7 +127,7 @@ class RangeMetrics:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
 
 
-def read_range_metrics(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> RangeMetrics:
+def read_range_metrics(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> RangeMetrics:
     """The range's totals, distinct clickers, campaign rows and daily points, read from the
     marts through `con` (the warehouse or a read-only `bi.duckdb`)."""
     params = {"start": report_range.start, "end": report_range.end}
@@ -140,7 +140,7 @@ def read_range_metrics(con: duckdb.DuckDBPyConnection, report_range: ReportRange
     return RangeMetrics(totals=totals, campaigns=campaigns, daily=daily)
 
 
-def read_totals(con: duckdb.DuckDBPyConnection, report_range: ReportRange) -> Funnel:
+def read_totals(con: duckdb.DuckDBPyConnection, report_range: DayRange) -> Funnel:
     """The range's totals alone (what the overview page's funnel shows)."""
     try:
         return _read_totals(con, {"start": report_range.start, "end": report_range.end})

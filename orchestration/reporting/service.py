@@ -26,7 +26,7 @@ from orchestration.reporting.email_body import compose_report_email
 from orchestration.reporting.errors import DeliveryError, DeliveryInProgress, ReportError
 from orchestration.reporting.metrics import read_range_metrics
 from orchestration.reporting.recipients import parse_recipients
-from orchestration.reporting.report_range import ReportRange
+from orchestration.days import DayRange
 from orchestration.resources.mailer import MailerResource
 from orchestration.resources.warehouse import WarehouseResource
 
@@ -38,7 +38,7 @@ ALREADY_SENT = "already_sent"
 
 @dataclass(frozen=True)
 class ReportOutcome:
-    report_range: ReportRange
+    report_range: DayRange
     csv_path: Path
     rows: int
     recipients: tuple[str, ...]
@@ -88,7 +88,7 @@ def send_report(warehouse: WarehouseResource, mailer: MailerResource, start: dat
     ledger and the next call sends again.
     """
     log = log or _log
-    report_range = ReportRange.resolve(start, end, timezone or "UTC")
+    report_range = DayRange.resolve(start, end, timezone or "UTC")
     addresses = parse_recipients(recipients)
     sender_address(mailer)
     backend = mailer.backend()
