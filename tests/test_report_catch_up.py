@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
-import pytest
 
 from fake_sendgrid import FakeSendGrid, Reply, add_campaign, add_conversion, add_daily_metrics, create_marts
 from orchestration.assets.reporting import build_daily_schedule, build_send_report_job, conversions_report

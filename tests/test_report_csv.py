@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fake_sendgrid import ITEMS, add_conversion, add_reminder, create_marts
+from fake_sendgrid import add_conversion, add_reminder, create_marts
 from orchestration.reporting.csv_export import export_conversions_csv
 from orchestration.reporting.errors import ReportError
 from orchestration.days import DayRange

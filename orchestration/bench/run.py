@@ -1,0 +1,53 @@
+"""`run_bench`: the steps of orchestration/bench/steps.py in order, their checks, the results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orchestration.bench.feeds import ensure_feeds
+from orchestration.bench.harness import BENCHMARKS_DIR, Bench, BenchMismatch, shown
+from orchestration.bench.report import render_table
+from orchestration.bench.scales import get_scale
+from orchestration.bench.steps import (measure_engine_floor, measure_parse_and_ingest, measure_peer,
+                                       measure_pipeline, measure_transforms)
+
+def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None = None) -> dict:
+    """Measure the pipeline at `scale` (XS, S, M or L); see the module docstring."""
+    spec = get_scale(scale)
+    if work_dir is None:
+        cache_root = BENCHMARKS_DIR / ".cache"
+        work = cache_root / spec.name / "work"
+        results_path = BENCHMARKS_DIR / "results" / f"{spec.name}.json"
+    else:
+        cache_root = Path(work_dir) / "cache"
+        work = Path(work_dir) / "work"
+        results_path = Path(work_dir) / "results" / f"{spec.name}.json"
+    feeds = ensure_feeds(spec, cache_root, progress=sys.stderr.isatty())
+    if work.exists():
+        shutil.rmtree(work)  # scratch of the previous run at this scale
+    work.mkdir(parents=True)
+
+    bench = Bench(spec, work, results_path)
+    bench.results["feeds"] = {"cache": shown(feeds.landing.parent),
+                              **{k: feeds.manifest[k] for k in ("landing", "next_day")}}
+    warehouse = work / "transforms" / "warehouse.duckdb"
+    measure_parse_and_ingest(bench, feeds, warehouse)
+    measure_transforms(bench, warehouse)
+    bench.check(measure_engine_floor(bench, warehouse, figure="engine_floor"))
+    bench.check(measure_peer(bench, feeds, warehouse, skip_peer))
+    bench.check(measure_pipeline(bench, feeds))
+    bench.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    bench.results["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
+    bench.save()
+
+    print(render_table(bench.results), flush=True)
+    print(f"\nresults: {results_path}", flush=True)
+    failed = [c for c in bench.results["checks"] if not c["ok"]]
+    if failed:
+        raise BenchMismatch(f"{len(failed)} equality check(s) failed ({'; '.join(c['name'] for c in failed)}): "
+                            f"see the diffs above; the figures in {results_path} compare different answers")
+    return bench.results
