@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
 
-# Defaults of SPEC section 6; the environment overrides them.
+# Defaults of docs/spec.md section 6; the environment overrides them.
 export CAMPAIGNS_LANDING ?= data/landing
 export CAMPAIGNS_WAREHOUSE ?= data/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home

@@ -1,4 +1,4 @@
--- The engine floor: SPEC section 2 written once, by hand, as plain DuckDB SQL over the raw tables.
+-- The engine floor: docs/spec.md section 2 written once, by hand, as plain DuckDB SQL over the raw tables.
 -- No dbt, no Dagster, no incremental bookkeeping, no tests: what DuckDB itself needs to turn
 -- raw.* into the conversions and the daily metrics. The benchmark times this script against
 -- `dbt build`, and asserts that both give the same answers.

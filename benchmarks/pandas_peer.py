@@ -1,6 +1,6 @@
-"""The pandas peer: SPEC section 2 the way a data person without this project would write it.
+"""The pandas peer: docs/spec.md section 2 the way a data person without this project would write it.
 
-Read every JSONL file with `json`, skip the lines that break the feed contracts (SPEC 1.6), then
+Read every JSONL file with `json`, skip the lines that break the feed contracts (docs/spec.md section 1.6), then
 pandas: drop_duplicates for the at-least-once feeds, groupby for the reminder lifecycle and the
 purchases, merge_asof for "the latest click / delivery before the purchase", groupby again for
 the daily metrics. No DuckDB, no dbt.

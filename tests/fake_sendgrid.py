@@ -1,5 +1,5 @@
 """Fakes of what the report talks to, for its tests: a SendGrid v3 server on 127.0.0.1 and the
-marts the report reads, built by hand with the SPEC section 3 types (no dbt).
+marts the report reads, built by hand with the docs/spec.md section 3 types (no dbt).
 
 The server is driven by the real `sendgrid` client (SENDGRID_HOST points at it). It records
 every request and answers from a script: each entry a status, headers, a body and an optional

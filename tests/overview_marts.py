@@ -1,5 +1,5 @@
 """Hand-made marts for the overview page's tests: ten days of two campaigns' reminders, clicks
-and conversions, written with the SPEC section 3 types, published with the real publishing
+and conversions, written with the docs/spec.md section 3 types, published with the real publishing
 code into the real layout (versions/, `current`, bi.duckdb, Parquet, publication.json).
 
 The daily mart is aggregated from the hand-made facts by a plain GROUP BY (each event on its

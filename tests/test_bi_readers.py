@@ -63,7 +63,7 @@ def test_reader_process_sees_only_whole_versions_while_the_pipeline_runs(pipelin
 
 
 def contracts() -> dict[str, dict[str, str]]:
-    """mart -> column -> data type, from the marts' dbt contracts (SPEC section 3)."""
+    """mart -> column -> data type, from the marts' dbt contracts (docs/spec.md section 3)."""
     found = {}
     for path in sorted((DBT_PROJECT_DIR / "models" / "marts").glob("*.yml")):
         for model in yaml.safe_load(path.read_text()).get("models", []):

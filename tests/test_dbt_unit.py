@@ -1,4 +1,4 @@
-"""The dbt unit tests (the `unit_tests:` of dbt_project/models/**/*.yml) pin every rule of SPEC 2.
+"""The dbt unit tests (the `unit_tests:` of dbt_project/models/**/*.yml) pin every rule of docs/spec.md section 2.
 
 They run in a real `dbt build` on an empty warehouse (dbt unit tests read the types of their input
 relations from the database, so the raw tables must exist).
@@ -15,7 +15,7 @@ try:
 except ImportError:  # tests/ is not a package: pytest put it on sys.path
     from dbt_helpers import create_warehouse, run_dbt
 
-# One per rule of SPEC 2 (and the shape of each mart); a new unit test is added here too.
+# One per rule of docs/spec.md section 2 (and the shape of each mart); a new unit test is added here too.
 EXPECTED_UNIT_TESTS = {
     # staging: deduplication and normalisation
     "test_repeated_send_line_is_one_reminder_and_phone_stays_in_raw",

@@ -1,4 +1,4 @@
-"""Hostile feeds beyond SPEC 1.6: each line is loaded with a defined meaning or rejected with a
+"""Hostile feeds beyond docs/spec.md section 1.6: each line is loaded with a defined meaning or rejected with a
 reason; nothing stops the load and nothing is lost silently."""
 
 import json

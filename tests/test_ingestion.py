@@ -1,4 +1,4 @@
-"""Raw ingestion against a real DuckDB file: SPEC 1.6 bad input, reruns, late and gzip files."""
+"""Raw ingestion against a real DuckDB file: docs/spec.md section 1.6 bad input, reruns, late and gzip files."""
 
 from datetime import date
 

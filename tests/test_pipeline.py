@@ -164,7 +164,7 @@ def test_status_for_an_unknown_message_is_ignored_and_an_early_click_still_prove
     write_lines(landing, "whatsapp", "2024-06-25", "extra.jsonl", [
         webhook(statuses=[status("wamid.UNKNOWN", "read", unix("2024-06-25T11:30:00Z"))])])
     # The tracker's clock is an hour behind: a click on R4 stamped before R4 was sent. A click
-    # proves delivery (SPEC 2), so R4 is delivered at the earliest of its events and not failed.
+    # proves delivery (docs/spec.md section 2), so R4 is delivered at the earliest of its events and not failed.
     write_lines(landing, "clicks", "2024-06-25", "early.jsonl", [
         {"click_id": "c0", "message_id": "wamid.R4", "clicked_at": "2024-06-25T10:00:00Z"}])
     run()

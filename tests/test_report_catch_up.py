@@ -1,4 +1,4 @@
-"""The daily schedule's catch-up (SPEC section 4): each day not sent is sent by the next scheduled
+"""The daily schedule's catch-up (docs/spec.md section 4): each day not sent is sent by the next scheduled
 run that succeeds, oldest first, at most 7 days back, never twice. The real schedule is evaluated
 at a tick, and the real report asset runs the request it returns against a hand-made warehouse."""
 

@@ -1,4 +1,4 @@
-"""The conversions CSV of SPEC section 4, pinned byte for byte on hand-made marts."""
+"""The conversions CSV of docs/spec.md section 4, pinned byte for byte on hand-made marts."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""What the marketer reads in the report email (SPEC section 4), on the hand-made marts of
+"""What the marketer reads in the report email (docs/spec.md section 4), on the hand-made marts of
 fake_sendgrid.small_marts, delivered as an .eml through the real outbox path."""
 
 import re

@@ -1,5 +1,5 @@
 {#- VTEX orderFormId may arrive as a hyphenated upper-case UUID: lower case, no hyphens, everywhere
-    (SPEC 1.4). An empty value is no id. -#}
+    (docs/spec.md section 1.4). An empty value is no id. -#}
 {% macro normalize_order_form_id(column) -%}
     nullif(replace(lower(trim({{ column }})), '-', ''), '')
 {%- endmacro %}

@@ -67,7 +67,7 @@ def conversions_report(
     local_days: LocalDays,
 ) -> dg.MaterializeResult:
     """The conversions of a range of local days as `$CAMPAIGNS_REPORTS/conversions_<D1>_<D2>.csv`
-    (one row per attributed purchase, SPEC section 4), emailed with the range's campaign totals
+    (one row per attributed purchase, docs/spec.md section 4), emailed with the range's campaign totals
     through SendGrid or to the outbox, once per content and recipients (the delivery ledger is
     `raw.report_deliveries`)."""
     # The report path (DuckDB, the mailer) is imported when a report runs, not when the code

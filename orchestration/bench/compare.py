@@ -1,7 +1,7 @@
 """The equality checks: the engine floor, the pandas peer and the marts must agree, or the
 timings compare programs that do different things.
 
-Conversions are compared on the contract's key (SPEC 3): conversion_id (the orderGroup),
+Conversions are compared on the contract's key (docs/spec.md section 3): conversion_id (the orderGroup),
 message_id, attribution_type and order_total, as multisets. The daily metrics are compared
 row for row, every column.
 """

@@ -1,4 +1,4 @@
-"""The overview page answering a range change, on the published marts (SPEC 8: under 2 s at M).
+"""The overview page answering a range change, on the published marts (docs/spec.md section 8: under 2 s at M).
 
 One page request for a range does what app.py does before it draws: resolve `current`, open
 that version's bi.duckdb read-only, check the marts, read the days they hold, and read every

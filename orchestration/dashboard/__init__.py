@@ -1,4 +1,4 @@
-"""The campaign overview page (SPEC section 8): a Streamlit app over the published BI copy.
+"""The campaign overview page (docs/spec.md section 8): a Streamlit app over the published BI copy.
 
 - published.py: find the version `$CAMPAIGNS_PUBLISH/current` points at and open its bi.duckdb
   read-only; never the live warehouse, so the page keeps working while the pipeline writes;

@@ -1,4 +1,4 @@
-"""`campaigns generate`: deterministic, realistic sample landing feeds (SPEC sections 1 and 5).
+"""`campaigns generate`: deterministic, realistic sample landing feeds (docs/spec.md sections 1 and 5).
 
     generate(out, start, days, reminders_per_day, seed) -> GenerateSummary
 

@@ -1,4 +1,4 @@
-"""Malformed lines, as real feeds have them: one of four defects (SPEC 1.6), each of which the
+"""Malformed lines, as real feeds have them: one of four defects (docs/spec.md section 1.6), each of which the
 loader must reject and the source's JSON Schema does not accept:
 - not_json: the line was cut in half;
 - missing_key: a key field is absent;

@@ -1,4 +1,4 @@
-"""The daily schedule's catch-up (SPEC section 4): a day whose scheduled report was not sent (a
+"""The daily schedule's catch-up (docs/spec.md section 4): a day whose scheduled report was not sent (a
 failed or blocked run, the machine off) is sent by the next scheduled run that succeeds, oldest
 first, at most 7 days back; none is sent twice.
 

@@ -1,4 +1,4 @@
-"""The conversions report CSV (SPEC section 4), selected and formatted by DuckDB.
+"""The conversions report CSV (docs/spec.md section 4), selected and formatted by DuckDB.
 
 The engine does the range filter, the join to the reminder for `hasClickedOnReminder`, the
 ordering and every cell's text; Python only streams the rows through the csv module, which

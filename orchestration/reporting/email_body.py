@@ -1,6 +1,6 @@
 """The report email: subject, HTML and plain-text bodies, the inline chart, the CSV attached.
 
-Both bodies show the same things (SPEC section 4): the range's totals of every daily metric
+Both bodies show the same things (docs/spec.md section 4): the range's totals of every daily metric
 with the rates a marketer reads beside them, the conversion value per currency and per
 delivered message, one row per campaign with its name and status, and (HTML) the daily chart.
 """

@@ -33,7 +33,7 @@
     )
 {%- endmacro %}
 
-{#- The items JSON text of the marts (SPEC 3): [{"id", "name", "quantity", "price"}] with
+{#- The items JSON text of the marts (docs/spec.md section 3): [{"id", "name", "quantity", "price"}] with
     `price` in currency units (4990 cents -> 49.9), taken from `price_field` of items_list(). -#}
 {% macro items_json_text(items, price_field='price') -%}
     {{ return(adapter.dispatch('items_json_text', 'campaigns')(items, price_field)) }}

@@ -8,7 +8,7 @@
     )
 }}
 
--- Attribution of purchases to reminders (SPEC 2), one step per CTE. A purchase is attributed at
+-- Attribution of purchases to reminders (docs/spec.md section 2), one step per CTE. A purchase is attributed at
 -- most once: click-through first, otherwise assisted, otherwise organic (left out).
 with purchases as (
 
@@ -106,7 +106,7 @@ assisted as (
 ),
 
 -- A purchase's currency is its store's; a real order document may lack it
--- (storePreferencesData), and then the attributed campaign's currency stands in (SPEC 2).
+-- (storePreferencesData), and then the attributed campaign's currency stands in (docs/spec.md section 2).
 campaign_currencies as (
 
     select campaign_id, currency

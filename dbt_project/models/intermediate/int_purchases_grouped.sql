@@ -8,7 +8,7 @@
     )
 }}
 
--- Purchases (SPEC 2): one per orderGroup (the orderId when it has none), from the latest version
+-- Purchases (docs/spec.md section 2): one per orderGroup (the orderId when it has none), from the latest version
 -- of each of its orders, canceled orders left out. A group with no order left is no purchase.
 with order_versions as (
 

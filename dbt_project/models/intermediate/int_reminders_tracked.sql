@@ -8,7 +8,7 @@
     )
 }}
 
--- The lifecycle of each reminder (SPEC 2): delivered, read, failed, clicked.
+-- The lifecycle of each reminder (docs/spec.md section 2): delivered, read, failed, clicked.
 -- Built from the whole history of the reminders it (re)builds: all of them in a full build, the
 -- touched ones in an incremental run.
 {%- set restricted = is_incremental() %}

@@ -1,4 +1,4 @@
--- One row per campaign as it is now (SPEC 3): the current version of dim_campaigns_history.
+-- One row per campaign as it is now (docs/spec.md section 3): the current version of dim_campaigns_history.
 with history as (
 
     select * from {{ ref('dim_campaigns_history') }}

@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 
--- One row per click on a reminder (SPEC 3): link hits and button taps, each once, with the
+-- One row per click on a reminder (docs/spec.md section 3): link hits and button taps, each once, with the
 -- reminder's campaign and shopper, so a range's unique clickers are distinct users here, not a
 -- sum of the daily counts. A view: the clicks are already a model, and a table would be a copy
 -- rewritten at every build (docs/decisions.md, "Cost").

@@ -8,7 +8,7 @@
     )
 }}
 
--- One row per purchase attributed to a reminder (SPEC 2 and 3): the source of the report.
+-- One row per purchase attributed to a reminder (docs/spec.md sections 2 and 3): the source of the report.
 with conversions as (
 
     select *

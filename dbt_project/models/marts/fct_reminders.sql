@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 
--- One row per reminder sent, with what happened to it (SPEC 3). No phone number.
+-- One row per reminder sent, with what happened to it (docs/spec.md section 3). No phone number.
 -- A view: it is int_reminders_tracked's columns under the contract's names, and a table would be
 -- a second copy of every reminder, rewritten at every build (docs/decisions.md, "Cost").
 select

@@ -9,7 +9,7 @@
     )
 }}
 
--- The campaign funnel per local day (SPEC 2): each event counted on its own day.
+-- The campaign funnel per local day (docs/spec.md section 2): each event counted on its own day.
 with calendar as (
 
     select metric_date, campaign_id
