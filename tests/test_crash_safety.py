@@ -38,9 +38,9 @@ def run_to_completion(env: dict) -> None:
 
 
 def run_and_kill_when(env: dict, marker: str, delay: float) -> None:
-    """Start `campaigns run`, SIGKILL its whole process group `delay` seconds after `marker`
-    appears in its log."""
-    process = subprocess.Popen([CAMPAIGNS, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    """Start `campaigns run --verbose` (it prints Dagster's event log), SIGKILL its whole process
+    group `delay` seconds after `marker` appears in that log."""
+    process = subprocess.Popen([CAMPAIGNS, "run", "--verbose"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     seen = threading.Event()
 
