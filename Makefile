@@ -53,13 +53,8 @@ run: install
 	$(BIN)/campaigns run
 	$(BIN)/campaigns report --landed-range --to "$${REPORT_RECIPIENTS:-analytics@localhost}"
 	@echo
-	@echo "Done. Look at:"
-	@echo "  the warehouse     $(CAMPAIGNS_WAREHOUSE)  (marts.fct_conversions, marts.mart_daily_campaign_metrics)"
-	@echo "  the BI copy       $${CAMPAIGNS_PUBLISH:-data/publish}"
-	@echo "  the report CSV    $${CAMPAIGNS_REPORTS:-data/reports}/"
-	@echo "  the email (.eml)  $${CAMPAIGNS_OUTBOX:-data/outbox}/"
-	@echo "  the runs          make ui, then http://127.0.0.1:3000"
-	@echo "  the overview page make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
+	@echo "Next: the overview page  make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
+	@echo "      the runs           make ui, then http://127.0.0.1:3000"
 
 test: install
 	$(BIN)/pytest
