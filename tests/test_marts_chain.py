@@ -413,6 +413,7 @@ def dagster_resources(warehouse, **warehouse_options):
     from dagster_dbt import DbtCliResource
 
     from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project
+    from orchestration.resources.local_days import LocalDays
     from orchestration.resources.warehouse import WarehouseResource
     from orchestration.settings import DBT_PROJECT_DIR
 
@@ -420,6 +421,7 @@ def dagster_resources(warehouse, **warehouse_options):
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
                               dbt_executable=DBT_EXECUTABLE),
         "warehouse": WarehouseResource(database=str(warehouse), **warehouse_options),
+        "local_days": LocalDays(timezone="UTC"),
     }
 
 
@@ -428,9 +430,8 @@ def test_dagster_asset_builds_the_marts_and_warns_of_two_currencies_in_a_day(war
 
     from orchestration.assets.transformation import campaign_dbt_models
 
+    # dbt's own setting: this test's artifacts in its folder, not the project's target/.
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
-    monkeypatch.setenv("CAMPAIGNS_TIMEZONE", "UTC")
-    monkeypatch.delenv("CAMPAIGNS_WAREHOUSE", raising=False)
     load_first_days(warehouse)
     # A USD purchase assisted by m2 on the day of G2 (BRL), for the same campaign.
     insert_raw(warehouse, "orders", [order("P7-01", "P7", "u2", "2024-06-03 12:00:00", "2024-06-03 12:00:00",
