@@ -10,7 +10,8 @@ Only the marts that changed are exported again. Each version folder holds `publi
 the fingerprint of every mart it holds: its columns and types, its row count and the sum of
 DuckDB's 64-bit hash of each row. A mart whose fingerprint equals the current version's is
 reused: its Parquet file is hard-linked from that version, and `bi.duckdb` is the previous file
-copied with only the changed tables replaced (or linked whole when nothing changed). Published
+copied with only the changed tables replaced. When no mart changed at all, no version is made: the
+current one stays, and BI tools have nothing to reload. Published
 files are never written again (they are made read-only), which is what makes sharing them
 between versions safe. See docs/operations.md for what it costs.
 """
@@ -34,7 +35,7 @@ MANIFEST = "publication.json"
 SNAPSHOT = "bi.duckdb"
 
 # How bi.duckdb of a version was made.
-SNAPSHOT_LINKED = "linked"  # no mart changed: the previous version's file
+SNAPSHOT_KEPT = "kept"  # no mart changed: no new version, the current one stays
 SNAPSHOT_PATCHED = "patched"  # the previous file copied, the changed tables replaced in it
 SNAPSHOT_WRITTEN = "written"  # a new file with every mart (first publication, or most rows changed)
 
@@ -104,15 +105,19 @@ def fingerprint(con: duckdb.DuckDBPyConnection, mart: str) -> Fingerprint:
 
 def publish_marts(con: duckdb.DuckDBPyConnection, publish_root: str) -> Publication:
     root = Path(publish_root)
+    engine = con.execute("SELECT library_version FROM pragma_version()").fetchone()[0]
+    fingerprints = {mart: fingerprint(con, mart) for mart in mart_names(con)}
+    previous = _read_previous(root, engine)
+    if previous is not None and previous.fingerprints == fingerprints:
+        return Publication(previous.folder.name, previous.folder,
+                           {mart: mart_print.rows for mart, mart_print in fingerprints.items()},
+                           (), tuple(fingerprints), SNAPSHOT_KEPT)
+
     versions = root / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     folder = versions / version
     folder.mkdir()
-
-    engine = con.execute("SELECT library_version FROM pragma_version()").fetchone()[0]
-    fingerprints = {mart: fingerprint(con, mart) for mart in mart_names(con)}
-    previous = _read_previous(root, engine)
     unchanged = [mart for mart in fingerprints
                  if previous is not None and previous.fingerprints.get(mart) == fingerprints[mart]]
 
@@ -163,9 +168,6 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Path, fingerprints
     previous_snapshot = previous.folder / SNAPSHOT if previous is not None else None
     usable = (previous_snapshot is not None and previous_snapshot.is_file()
               and not previous_snapshot.with_name(SNAPSHOT + ".wal").exists())
-    if usable and not changed and set(previous.fingerprints) == set(fingerprints) \
-            and _share(previous_snapshot, snapshot):
-        return SNAPSHOT_LINKED
     # Patching copies the whole previous file: worth it only when most of its rows stay.
     reused_rows = sum(fingerprints[mart].rows for mart in reused)
     patch = usable and bool(reused) and reused_rows >= sum(fingerprints[mart].rows for mart in changed)

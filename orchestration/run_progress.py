@@ -132,6 +132,8 @@ class RunProgress:
     def _describe_publish(self, metadata: dict) -> str:
         copied, reused = list(_value(metadata, "copied", [])), list(_value(metadata, "reused", []))
         folder = os.path.dirname(str(_value(metadata, "bi_duckdb", "")))
+        if not copied:
+            return f"publish: no mart changed, version {_value(metadata, 'version', '?')} in {folder} stays"
         return f"publish: {len(copied) + len(reused)} marts ({len(copied)} re-exported) → {folder}"
 
     def _count_checks(self, tally: StepTally) -> tuple[int, int, int]:

@@ -4,7 +4,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets.publishing import PublishFolder, build_publish_asset
+from orchestration.assets.publishing import build_publish_asset
+from orchestration.resources.publish_folder import PublishFolder
 from orchestration.publishing import VERSIONS_KEPT, publish_marts
 from orchestration.resources.warehouse import WarehouseResource
 
@@ -37,13 +38,13 @@ def test_new_publication_replaces_the_old_while_an_open_reader_keeps_its_version
     publish_marts(con, str(tmp_path / "publish"))
     old_reader = duckdb.connect(str(tmp_path / "publish" / "bi.duckdb"), read_only=True)
 
-    con.execute("INSERT INTO marts.fct_conversions VALUES ('new', 1)")
-    for _ in range(VERSIONS_KEPT + 1):
+    for n in range(VERSIONS_KEPT + 1):  # a change each time: each publication is a new version
+        con.execute(f"INSERT INTO marts.fct_conversions VALUES ('new{n}', 1)")
         publish_marts(con, str(tmp_path / "publish"))
 
     assert old_reader.execute("SELECT count(*) FROM marts.fct_conversions").fetchone()[0] == 2
     new_reader = duckdb.connect(str(tmp_path / "publish" / "bi.duckdb"), read_only=True)
-    assert new_reader.execute("SELECT count(*) FROM marts.fct_conversions").fetchone()[0] == 3
+    assert new_reader.execute("SELECT count(*) FROM marts.fct_conversions").fetchone()[0] == 2 + VERSIONS_KEPT + 1
     assert len(list((tmp_path / "publish" / "versions").iterdir())) == VERSIONS_KEPT
 
 
@@ -83,16 +84,17 @@ def test_a_changed_mart_is_exported_again_and_an_unchanged_one_reused_from_the_p
     assert old_reader.execute("SELECT status FROM marts.dim_campaigns WHERE campaign_id = 'cmp_1'").fetchone()[0] == "active"
 
 
-def test_nothing_changed_makes_a_version_of_the_previous_files(tmp_path):
+def test_nothing_changed_makes_no_new_version(tmp_path):
     con = make_two_marts(str(tmp_path / "w.duckdb"))
     root = tmp_path / "publish"
-    publish(con, root)
+    first = publish(con, root)
     snapshot = current(root, "bi.duckdb")
 
     again = publish(con, root)
 
-    assert (again.copied, again.reused, again.snapshot) == ((), ("dim_campaigns", "fct_conversions"), "linked")
-    assert current(root, "bi.duckdb") != snapshot and current(root, "bi.duckdb").stat().st_ino == snapshot.stat().st_ino
+    assert (again.copied, again.reused, again.snapshot) == ((), ("dim_campaigns", "fct_conversions"), "kept")
+    assert again.version == first.version and current(root, "bi.duckdb") == snapshot
+    assert [path.name for path in (root / "versions").iterdir()] == [first.version]
     assert again.tables == {"dim_campaigns": 3, "fct_conversions": 4}
 
 

@@ -16,10 +16,13 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         the previous version are exported again; the others are reused from it."""
         with warehouse.connect() as con:
             publication = publish_marts(con, publish.root)
-        context.log.info(
-            f"published version {publication.version} to {publish.root}: exported "
-            f"{', '.join(publication.copied) or 'no mart'}; reused {', '.join(publication.reused) or 'no mart'}; "
-            f"bi.duckdb {publication.snapshot}")
+        if not publication.copied:
+            context.log.info(f"no mart changed: version {publication.version} in {publish.root} stays")
+        else:
+            context.log.info(
+                f"published version {publication.version} to {publish.root}: exported "
+                f"{', '.join(publication.copied)}; reused {', '.join(publication.reused) or 'no mart'}; "
+                f"bi.duckdb {publication.snapshot}")
         return dg.MaterializeResult(metadata={
             "version": publication.version,
             "bi_duckdb": dg.MetadataValue.path(f"{publish.root}/bi.duckdb"),
