@@ -86,3 +86,35 @@ def test_the_days_outside_a_window_are_caught_up_by_the_next_run(runs):
         for mart in MART_DAYS:
             sql = f"SELECT * FROM marts.{mart} ORDER BY ALL"
             assert caught_up.execute(sql).fetchall() == full.execute(sql).fetchall(), mart
+
+
+def test_the_daily_rows_add_up_to_the_facts_of_each_campaign(runs):
+    """docs/spec.md section 2: the daily rows summed over every day equal the same counts taken
+    from fct_reminders, fct_clicks and fct_conversions (every event has its day in the calendar,
+    even one stamped before its campaign's first send)."""
+    _, _, _, _, full = runs
+    with duckdb.connect(full.warehouse, read_only=True) as con:
+        daily = con.execute("""
+            SELECT campaign_id, sum(messages_sent), sum(messages_delivered), sum(messages_read),
+                   sum(messages_failed), sum(total_clicks), sum(assisted_conversions),
+                   sum(click_through_conversions), sum(total_conversion_value)
+            FROM marts.mart_daily_campaign_metrics GROUP BY ALL ORDER BY ALL""").fetchall()
+        facts = con.execute("""
+            WITH reminders AS (
+                SELECT campaign_id, count(*) AS sent, count(delivered_at) AS delivered,
+                       count(read_at) AS read, count(*) FILTER (WHERE failed) AS failed
+                FROM marts.fct_reminders GROUP BY ALL
+            ), clicks AS (
+                SELECT campaign_id, count(*) AS clicks FROM marts.fct_clicks GROUP BY ALL
+            ), conversions AS (
+                SELECT campaign_id, count(*) FILTER (WHERE attribution_type = 'assisted') AS assisted,
+                       count(*) FILTER (WHERE attribution_type = 'click_through') AS click_through,
+                       sum(order_total) AS value
+                FROM marts.fct_conversions GROUP BY ALL
+            )
+            SELECT campaign_id, sent, delivered, read, failed, coalesce(clicks, 0),
+                   coalesce(assisted, 0), coalesce(click_through, 0), coalesce(value, 0)
+            FROM reminders LEFT JOIN clicks USING (campaign_id) LEFT JOIN conversions USING (campaign_id)
+            ORDER BY ALL""").fetchall()
+    assert daily and daily == facts
+    assert sum(row[5] for row in daily) > 0 and sum(row[7] for row in daily) > 0  # clicks, click-throughs

@@ -1,6 +1,6 @@
 """The page's "Send report" form: the range's report through `send_report`, ledger included.
 
-The same call `campaigns report` makes (reporting/standalone.py `report_from_settings`: the
+The call `campaigns report` makes (reporting/standalone.py `report_from_settings`: the
 warehouse, the mailer and the folders of the settings), so the page sends the same CSV and
 email, and a report already sent with the same content to the same people is not sent again.
 The report reads the live warehouse (its ledger is there); the page's figures come from the
@@ -9,15 +9,14 @@ published copy. Every failure becomes one line on the page.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from orchestration.reporting.errors import ReportArgumentError, ReportError
 from orchestration.reporting.recipients import parse_recipients
 from orchestration.days import DayRange
-from orchestration.reporting.service import ALREADY_SENT, send_report
-from orchestration.resources.mailer import MailerResource
-from orchestration.resources.warehouse import WarehouseLockTimeout, WarehouseResource
+from orchestration.reporting.service import ALREADY_SENT
+from orchestration.reporting.standalone import report_from_settings
+from orchestration.resources.warehouse import WarehouseLockTimeout
 from orchestration.settings import Settings
 
 # A page request waits this long for a pipeline step holding the warehouse, then says so
@@ -46,16 +45,9 @@ def send_from_page(settings: Settings, report_range: DayRange, recipients: str,
         parse_recipients(recipients)
     except ReportArgumentError as error:
         return SendResult(REFUSED, f"Not sent: {error}.")
-    if not os.path.exists(settings.warehouse):
-        return SendResult(FAILED, f"Not sent: no warehouse at {settings.warehouse} "
-                                  "(CAMPAIGNS_WAREHOUSE); the report and its ledger live there: "
-                                  "run `campaigns run` first.")
     try:
-        outcome = send_report(
-            WarehouseResource(database=settings.warehouse, lock_timeout_seconds=LOCK_WAIT_SECONDS),
-            MailerResource.from_settings(settings),
-            report_range.start, report_range.end, recipients, force,
-            reports_dir=settings.reports, timezone=settings.timezone)
+        outcome = report_from_settings(settings, report_range.start, report_range.end, recipients,
+                                       force, lock_wait_seconds=LOCK_WAIT_SECONDS)
     except ReportArgumentError as error:
         return SendResult(REFUSED, f"Not sent: {error}.")
     except (ReportError, WarehouseLockTimeout) as error:

@@ -15,11 +15,14 @@ from orchestration.settings import Settings
 
 def report_from_settings(settings: Settings, start: date | str, end: date | str,
                          to: str | None = None, force: bool = False,
-                         log: logging.Logger | None = None) -> ReportOutcome:
+                         log: logging.Logger | None = None,
+                         lock_wait_seconds: float | None = None) -> ReportOutcome:
     """send_report with the resources the settings describe; recipients default to
-    $REPORT_RECIPIENTS."""
+    $REPORT_RECIPIENTS. `lock_wait_seconds` bounds the wait for a pipeline step holding the
+    warehouse (default: the resource's, an hour)."""
+    wait = {} if lock_wait_seconds is None else {"lock_timeout_seconds": lock_wait_seconds}
     return send_report(
-        WarehouseResource(database=settings.warehouse),
+        WarehouseResource(database=settings.warehouse, **wait),
         MailerResource.from_settings(settings),
         start, end,
         to if to is not None else settings.report_recipients,
