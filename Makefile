@@ -18,7 +18,7 @@ SAMPLE_REMINDERS_PER_DAY ?= 400
 SCALE ?= S
 DASHBOARD_PORT ?= 8501
 
-.PHONY: help install run test ui dashboard bench clean
+.PHONY: help install java run test ui dashboard bench clean
 
 help:
 	@echo "make run    install, make sample data if none has landed, load, build, report (to data/outbox)"
@@ -27,7 +27,11 @@ help:
 	@echo "make dashboard  serve the campaign overview page on http://127.0.0.1:$(DASHBOARD_PORT)"
 	@echo "make bench  SCALE=S|M|L benchmarks"
 
-install: $(VENV)/.installed /usr/bin/chromium
+install: java $(VENV)/.installed /usr/bin/chromium
+
+# The spark engine (docs/spec.md section 7) runs Spark in process: pyspark needs a Java runtime.
+java:
+	@command -v java >/dev/null 2>&1 || { echo "make install: the spark engine needs Java 17 (no java on PATH); as root: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
 
 # The browser tests drive Debian's Chromium through Playwright; nothing is downloaded by Playwright.
 /usr/bin/chromium:

@@ -33,3 +33,20 @@ def report_warehouse(tmp_path: Path):
     with resource.connect() as con:
         small_marts(con)
     return resource
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("spark-warehouse"))
+
+
+@pytest.fixture(scope="session")
+def spark(spark_warehouse):
+    """One Spark session for every Spark test of the run (it takes about 13 s to start). dbt run
+    in process (dbtRunner) with the `spark` target gets this same session (getOrCreate)."""
+    from orchestration.spark.session import spark_session
+
+    session = spark_session("local[2]", spark_warehouse)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
