@@ -285,36 +285,48 @@ def sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Source]:
     return {name: compile_source(name, Path(contracts_dir)) for name in RAW_TABLES}
 
 
-def raw_ddl() -> list[str]:
-    """CREATE statements (DuckDB) for every raw table, the rejects and the ledger of loaded files."""
-    provenance = ",\n    ".join(f"{c} {t}" for c, t in PROVENANCE_COLUMNS)
-    statements = ["CREATE SCHEMA IF NOT EXISTS raw"]
+REJECTED_RECORDS_COLUMNS = (
+    ("source", "VARCHAR NOT NULL"),
+    ("file", "VARCHAR NOT NULL"),
+    ("line_number", "BIGINT"),
+    ("reason", "VARCHAR NOT NULL"),
+    ("raw_text", "VARCHAR"),
+    ("_received_dt", "DATE"),
+    ("_batch_id", "BIGINT"),
+    ("_loaded_at", "TIMESTAMP"),
+)
+
+LOADED_FILES_COLUMNS = (
+    ("source", "VARCHAR NOT NULL"),
+    ("file", "VARCHAR NOT NULL"),
+    ("received_dt", "DATE"),
+    ("status", "VARCHAR NOT NULL"),  # loaded | unreadable
+    ("lines", "BIGINT NOT NULL"),
+    ("rows_loaded", "BIGINT NOT NULL"),
+    ("records_rejected", "BIGINT NOT NULL"),  # rows of raw.rejected_records from this file
+    ("batch_id", "BIGINT NOT NULL"),
+    ("loaded_at", "TIMESTAMP NOT NULL"),
+)
+
+
+def raw_table_columns() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every table of the raw layer with its columns and their DuckDB types: each stream's table
+    (the contract's fields, then the provenance), the rejects and the ledger of loaded files.
+    Both engines create their raw layer from this (the spark engine maps the types)."""
+    tables: dict[str, tuple[tuple[str, str], ...]] = {}
     for source in sources().values():
         for stream in source.streams:
-            columns = ",\n    ".join(f'"{f.column}" {f.sql_type}' for f in stream.fields)
-            statements.append(f"CREATE TABLE IF NOT EXISTS raw.{stream.table} (\n    {columns},\n    {provenance}\n)")
-    statements.append(
-        """CREATE TABLE IF NOT EXISTS raw.rejected_records (
-    source VARCHAR NOT NULL,
-    file VARCHAR NOT NULL,
-    line_number BIGINT,
-    reason VARCHAR NOT NULL,
-    raw_text VARCHAR,
-    _received_dt DATE,
-    _batch_id BIGINT,
-    _loaded_at TIMESTAMP
-)""")
-    statements.append(
-        """CREATE TABLE IF NOT EXISTS raw.loaded_files (
-    source VARCHAR NOT NULL,
-    file VARCHAR NOT NULL,
-    received_dt DATE,
-    status VARCHAR NOT NULL,          -- loaded | unreadable
-    lines BIGINT NOT NULL,
-    rows_loaded BIGINT NOT NULL,
-    records_rejected BIGINT NOT NULL,  -- rows of raw.rejected_records from this file
-    batch_id BIGINT NOT NULL,
-    loaded_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (source, file)
-)""")
+            tables[stream.table] = (*((f.column, f.sql_type) for f in stream.fields), *PROVENANCE_COLUMNS)
+    tables["rejected_records"] = REJECTED_RECORDS_COLUMNS
+    tables["loaded_files"] = LOADED_FILES_COLUMNS
+    return tables
+
+
+def raw_ddl() -> list[str]:
+    """CREATE statements (DuckDB) for every raw table, the rejects and the ledger of loaded files."""
+    statements = ["CREATE SCHEMA IF NOT EXISTS raw"]
+    for table, columns in raw_table_columns().items():
+        body = ",\n    ".join(f'"{column}" {sql_type}' for column, sql_type in columns)
+        key = ",\n    PRIMARY KEY (source, file)" if table == "loaded_files" else ""
+        statements.append(f"CREATE TABLE IF NOT EXISTS raw.{table} (\n    {body}{key}\n)")
     return statements
