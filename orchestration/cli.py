@@ -112,6 +112,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "://" not in settings.landing and not os.path.isdir(settings.landing):
         raise UsageError(f"the landing folder {settings.landing} does not exist "
                          "(set CAMPAIGNS_LANDING, or `campaigns generate` sample data)")
+    if window.is_everything:
+        # Nothing new landed since a build that was published: say so without starting Dagster.
+        from orchestration.build_state import nothing_to_do
+
+        built = nothing_to_do(settings)
+        if built is not None:
+            print(f"nothing to do: no new landing file, and the marts and their published copy are "
+                  f"up to date ({built.describe()})")
+            print(f"  warehouse  {settings.warehouse}")
+            print(f"  BI copy    {settings.publish} (bi.duckdb, current/<mart>.parquet)")
+            return 0
     from orchestration.instance import cli_run_tags, fail_orphaned_cli_runs, get_instance
 
     instance = get_instance(settings)

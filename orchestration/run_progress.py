@@ -57,6 +57,7 @@ class RunProgress:
         self.steps: dict[str, StepTally] = {}
         self.reported: set[str] = set()  # the steps that have their line
         self.totals = RunTotals()
+        self.nothing_built = False  # the dbt step found nothing new and did not start dbt
 
     def __call__(self, entry) -> None:
         event = entry.dagster_event
@@ -93,7 +94,9 @@ class RunProgress:
 
     def _print_skipped(self, step: str) -> None:
         self.reported.add(step)
-        self._print(f"{step_label(step)}: not run (a step or a blocking check before it failed)")
+        reason = ("nothing new was built" if self.nothing_built
+                  else "a step or a blocking check before it failed")
+        self._print(f"{step_label(step)}: not run ({reason})")
 
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -124,6 +127,9 @@ class RunProgress:
 
     def _describe_dbt(self, tally: StepTally) -> str:
         models = len(tally.materializations)
+        if not models and not tally.checks:
+            self.nothing_built = True
+            return "dbt build: skipped, nothing new since the last build"
         passed, warnings, failed = self._count_checks(tally)
         self.totals.models += models
         failed_text = f", {failed} failed" if failed else ""

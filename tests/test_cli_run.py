@@ -71,6 +71,18 @@ def test_run_prints_a_line_per_step_a_warning_and_a_summary(tiny_landing, tmp_pa
     # The run and its full event log are in $DAGSTER_HOME for the UI.
     assert Path(env["DAGSTER_HOME"], "storage", run_id).is_dir()
 
+    # Nothing new: the run says so at once, without starting Dagster, and changes nothing.
+    published = sorted(p.name for p in Path(env["CAMPAIGNS_PUBLISH"], "versions").iterdir())
+    again = campaigns("run", env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0].startswith(
+        "nothing to do: no new landing file, and the marts and their published copy are up to date (raw batch ")
+    assert sorted(p.name for p in Path(env["CAMPAIGNS_PUBLISH"], "versions").iterdir()) == published
+    assert len(list(Path(env["DAGSTER_HOME"], "storage").iterdir())) == 1  # no second run
+
+    # One more file: a run again, here with Dagster's event log too.
+    Path(env["CAMPAIGNS_LANDING"], "clicks", "dt=2024-06-03").mkdir()
+    Path(env["CAMPAIGNS_LANDING"], "clicks", "dt=2024-06-03", "late.jsonl").write_text("{bad\n")
     verbose = campaigns("run", "--verbose", env=env)
     assert verbose.returncode == 0, verbose.stderr
     assert re.search(r"DEBUG - campaigns_pipeline - [0-9a-f-]{36} - \d+ - load_sends - STEP_SUCCESS", verbose.stderr)

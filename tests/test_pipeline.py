@@ -177,13 +177,40 @@ def test_rerun_with_nothing_new_changes_nothing_in_the_warehouse_or_the_publishe
     run()
     warehouse, published = warehouse_contents(settings.warehouse), published_files(Path(settings.publish))
 
-    again = run()
+    instance = dg.DagsterInstance.ephemeral()
+    again = build_defs(settings).resolve_job_def(PIPELINE_JOB_NAME).execute_in_process(instance=instance)
 
+    assert again.success
     assert warehouse_contents(settings.warehouse) == warehouse
     assert published_files(Path(settings.publish)) == published  # no new version to reload
     loads = [event for event in again.get_asset_materialization_events()
              if event.asset_key.path[0] == "raw"]
     assert loads and all(event.materialization.metadata["new_files"].value == 0 for event in loads)
+    # dbt did not start: no model materialized, no test run; the publish step was skipped.
+    assert {event.asset_key.path[0] for event in again.get_asset_materialization_events()} == {"raw"}
+    assert {check.asset_key.path[0] for check in again.get_asset_check_evaluations()} == {"raw"}
+    skipped = {event.step_key for event in again.all_events if event.event_type_value == "STEP_SKIPPED"}
+    assert skipped == {"publish__bi_marts"}
+    assert any("skipped: nothing new since the last build" in entry.user_message
+               for entry in instance.all_logs(again.run_id))
+
+
+def test_a_run_builds_again_when_a_file_lands_or_the_last_build_was_not_published(pipeline, landing):
+    settings, run = pipeline
+    land_scenario(landing)
+    run()
+    write_lines(landing, "clicks", "2024-06-26", "late.jsonl", [
+        {"click_id": "c9", "message_id": "wamid.R2", "clicked_at": "2024-06-26T09:00:00Z"}])
+    result = run()
+    assert rows(settings.warehouse, "SELECT click_count FROM marts.fct_reminders WHERE message_id = 'wamid.R2'") == [(1,)]
+    assert "publish__bi_marts" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+
+    # A build that was not published (its publish step failed) is built and published again.
+    con = duckdb.connect(settings.warehouse)
+    con.execute("DELETE FROM pipeline.build_state WHERE stage = 'published'")
+    con.close()
+    result = run()
+    assert any(e.asset_key == dg.AssetKey(["publish", "bi_marts"]) for e in result.get_asset_materialization_events())
 
 
 def test_status_for_an_unknown_message_is_ignored_and_an_early_click_still_proves_delivery(pipeline, landing):

@@ -14,8 +14,11 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         """A read-only copy of every mart for BI tools, swapped in atomically: `bi.duckdb` (schema
         `marts`) and one Parquet file per mart under `current/`. Only the marts that changed since
         the previous version are exported again; the others are reused from it."""
+        from orchestration.build_state import record_published
+
         with warehouse.connect() as con:
             publication = publish_marts(con, publish.root)
+            record_published(con, publication.version)
         if not publication.copied:
             context.log.info(f"no mart changed: version {publication.version} in {publish.root} stays")
         else:

@@ -28,11 +28,13 @@ from dagster_dbt.dbt_project import using_dagster_dev
 
 from orchestration.errors import DefinitionsError
 from orchestration.resources.local_days import LocalDays
+from orchestration.resources.publish_folder import PublishFolder
 from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from orchestration.days import WINDOW_TAGS, DayRange
 from orchestration.settings import DBT_PROJECT_DIR
 
 DBT_GROUPS = ("staging", "intermediate", "marts")
+REPORT_KEY = dg.AssetKey(["conversions_report"])
 # The dbt beside this Python (the project's virtualenv), found even when the venv is not on PATH:
 # pass it to DbtCliResource(dbt_executable=...).
 DBT_EXECUTABLE = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
@@ -159,12 +161,32 @@ def campaign_dbt_models(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     local_days: LocalDays,
+    publish: PublishFolder,
 ):
     """Reminders, purchases, their attribution and the daily campaign metrics (dbt build)."""
+    from orchestration import build_state
+
     window = build_window(config, context.run.tags)
+    # A plain build of every model is skipped when the marts and their published copy were made
+    # from exactly these inputs: dbt does not start, and Dagster skips the publish step. Not in
+    # a run that holds the report, which must follow a build (Dagster skips everything
+    # downstream of a skipped asset); a window, a full refresh or a subset always builds.
+    whole = (window.is_everything and not config.full_refresh
+             and set(context.selected_asset_keys) == set(context.assets_def.keys)
+             and REPORT_KEY not in context.job_def.asset_layer.selected_asset_keys)
+    with warehouse.connect() as con:
+        inputs = build_state.current_inputs(con, local_days.timezone)
+        if whole and build_state.is_built_and_published(con, inputs, publish.root):
+            context.log.info(f"skipped: nothing new since the last build ({inputs.describe()}); "
+                             "the marts and their published copy stay as they are")
+            return
+        build_state.forget_build(con)
     args = dbt_build_args(window, config.full_refresh, warehouse=warehouse.database,
                           timezone=local_days.timezone)
     context.log.info(f"dbt {' '.join(args)}")
     # dbt is the writer for the length of the build: DuckDB takes one writing process per file.
     with warehouse.writer_lock():
         yield from dbt.cli(args, context=context).stream()
+    if whole:
+        with warehouse.connect() as con:
+            build_state.record_built(con, inputs)
