@@ -112,6 +112,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if "://" not in settings.landing and not os.path.isdir(settings.landing):
         raise UsageError(f"the landing folder {settings.landing} does not exist "
                          "(set CAMPAIGNS_LANDING, or `campaigns generate` sample data)")
+    if settings.engine == "spark":
+        from orchestration.resources.engine import require_java
+
+        require_java()  # before the run starts: one line, not a failed step per source
     from orchestration.instance import cli_run_tags, fail_orphaned_cli_runs, get_instance
 
     instance = get_instance(settings)
@@ -140,7 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"run {run_id} succeeded in {elapsed:.1f} s: {totals.new_files:,} new files, {totals.lines:,} lines "
           f"({totals.rejected:,} rejected), {totals.models} models built, {totals.checks_passed} checks passed, "
           f"{totals.warnings} warnings")
-    print(f"  warehouse  {settings.warehouse}")
+    if settings.engine == "spark":
+        print(f"  Spark      {settings.spark_master}, tables in {settings.spark_warehouse}")
+    print(f"  warehouse  {settings.warehouse}" + (" (the marts served from Spark)" if settings.engine == "spark" else ""))
     print(f"  BI copy    {settings.publish} (bi.duckdb, current/<mart>.parquet)")
     print(f"  the UI     `campaigns ui` (or `make ui`), then http://127.0.0.1:3000/runs/{run_id}")
     return 0
