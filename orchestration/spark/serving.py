@@ -58,16 +58,17 @@ def duckdb_type(spark_type: str) -> str:
         raise ServingError(f"no DuckDB type for the Spark type {spark_type!r}") from None
 
 
-def export_marts(spark: SparkSession, scratch_dir: str, marts: list[str]) -> dict[str, dict]:
+def export_marts(spark: SparkSession, scratch_dir: str, marts: list[str],
+                 database: str = MARTS_SCHEMA) -> dict[str, dict]:
     """Write each of `marts` (tables and views of the Spark `marts` database) as Parquet under
     `scratch_dir/<mart>/`: {mart: {"path", "columns": [[name, spark type], ...]}}."""
-    missing = [mart for mart in marts if not spark.catalog.tableExists(f"{MARTS_SCHEMA}.{mart}")]
+    missing = [mart for mart in marts if not spark.catalog.tableExists(f"{database}.{mart}")]
     if missing:
-        raise ServingError(f"the Spark warehouse has no {', '.join(f'{MARTS_SCHEMA}.{m}' for m in missing)}: "
+        raise ServingError(f"the Spark warehouse has no {', '.join(f'{database}.{m}' for m in missing)}: "
                            "the dbt build did not make it")
     exported = {}
     for mart in marts:
-        frame = spark.table(f"`{MARTS_SCHEMA}`.`{mart}`")
+        frame = spark.table(f"`{database}`.`{mart}`")
         path = f"{scratch_dir.rstrip('/')}/{mart}"
         frame.write.mode("overwrite").parquet(path)
         exported[mart] = {"path": path,
