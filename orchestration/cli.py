@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure the pipeline against DuckDB's floor and a pandas peer")
     bench.add_argument("--scale", choices=["XS", "S", "M", "L"], default="S",
                        help="reminders over 30 days: S 100 thousand, M 3 million, L 10 million (XS: a smoke test)")
+    bench.add_argument("--skip-spark", action="store_true",
+                       help="do not measure the spark engine (measured at XS and S otherwise)")
     return parser
 
 
@@ -222,7 +224,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from orchestration.bench import BenchMismatch, BenchStepFailed, run_bench
 
     try:
-        run_bench(args.scale)
+        run_bench(args.scale, skip_spark=True if args.skip_spark else None)
     except (BenchMismatch, BenchStepFailed) as error:
         raise CommandFailed(f"bench {args.scale}: {_first_line(str(error))}") from None
     return 0
