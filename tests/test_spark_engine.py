@@ -46,6 +46,8 @@ def land(generated: Path, landing: Path, days) -> None:
 def run_and_report(env: dict[str, str]) -> bytes:
     ran = campaigns("run", env=env)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    served = f"publish: {len(MARTS)} marts served from Spark; "
+    assert (served in ran.stdout) == (env["CAMPAIGNS_ENGINE"] == "spark"), ran.stdout
     reported = campaigns("report", "--start", REPORT_RANGE[0], "--end", REPORT_RANGE[1], "--to", "ops@shop.example",
                          env=env)
     assert reported.returncode == 0, reported.stderr[-3000:]
