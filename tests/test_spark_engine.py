@@ -21,7 +21,7 @@ FIRST_DAYS = ("dt=2024-06-01", "dt=2024-06-02", "dt=2024-06-03")
 REPORT_RANGE = ("2024-06-01", "2024-06-03")
 
 
-def campaigns(*args: str, env: dict[str, str], timeout: float = 1500) -> subprocess.CompletedProcess:
+def campaigns(*args: str, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], capture_output=True, text=True,
                           env=env, cwd=REPO_ROOT, timeout=timeout)
 
@@ -82,6 +82,7 @@ def assert_same_marts(expected: dict[str, str], actual: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # two spark runs: about fifteen JVM starts, minutes on a busy machine
 def test_spark_engine_publishes_and_reports_what_duckdb_does_and_a_later_run_equals_a_full_build(tmp_path):
     generated = tmp_path / "generated"
     made = campaigns("generate", "--out", str(generated), "--start", "2024-06-01", "--days", "4",
