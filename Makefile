@@ -22,6 +22,7 @@ DASHBOARD_PORT ?= 8501
 
 help:
 	@echo "make run    install, make sample data if none has landed, load, build, report (to data/outbox)"
+	@echo "            CAMPAIGNS_ENGINE=spark make run: the same on Apache Spark (needs Java 17)"
 	@echo "make test   install and run every test"
 	@echo "make ui     open the Dagster UI"
 	@echo "make dashboard  serve the campaign overview page on http://127.0.0.1:$(DASHBOARD_PORT)"

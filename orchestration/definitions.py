@@ -4,10 +4,16 @@ landing files -> raw assets (assets/ingestion.py) -> dbt staging, intermediate a
 (assets/transformation.py, dbt_project/models/) -> the BI copy (assets/publishing.py) -> the
 conversions report and its email (assets/reporting.py).
 
+The engine ($CAMPAIGNS_ENGINE: DuckDB, or Spark) is a resource: the same assets, checks, jobs
+and schedule serve both; on Spark each step runs its Spark part in a worker process
+(resources/engine.py).
+
 Every process that serves the code location (webserver, daemon, each run) imports this module,
 so it imports only what defining the assets needs: DuckDB, the SendGrid client and the report
 path are imported inside the steps that use them.
 """
+
+import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -20,6 +26,7 @@ from orchestration.assets.reporting import (
     conversions_report,
 )
 from orchestration.assets.transformation import DBT_EXECUTABLE, campaign_dbt_models, dbt_project
+from orchestration.resources.engine import Engine
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.local_days import LocalDays
 from orchestration.resources.mailer import MailerResource
@@ -33,7 +40,7 @@ DAILY_JOB_NAME = "daily_pipeline_and_report"
 
 MART_KEYS = sorted((key for key in campaign_dbt_models.keys if key.path[0] == "marts"),
                    key=lambda key: key.to_user_string())
-bi_marts = build_publish_asset(MART_KEYS)
+bi_marts = build_publish_asset(MART_KEYS, dbt_project.manifest_path)
 
 # Load new landing files, build every model (tests as asset checks), publish the BI copy.
 pipeline_job = dg.define_asset_job(
@@ -63,6 +70,9 @@ def build_defs(settings: Settings) -> dg.Definitions:
             "mailer": MailerResource.for_code_location(settings),
             "reports": ReportsFolder(root=settings.reports),
             "local_days": LocalDays(timezone=settings.timezone),
+            "engine": Engine(name=settings.engine, spark_master=settings.spark_master,
+                             spark_warehouse=settings.spark_warehouse,
+                             log_dir=os.path.join(settings.dagster_home, "spark-logs")),
         },
         # The warehouse takes one writer at a time: the steps of a run execute one after another.
         executor=dg.in_process_executor,

@@ -138,9 +138,12 @@ class RunProgress:
     def _describe_publish(self, metadata: dict) -> str:
         copied, reused = list(_value(metadata, "copied", [])), list(_value(metadata, "reused", []))
         folder = os.path.dirname(str(_value(metadata, "bi_duckdb", "")))
+        # The spark engine serves the marts into the warehouse file first (assets/publishing.py).
+        served = list(_value(metadata, "served_from_spark", []))
+        head = f"publish: {len(served)} marts served from Spark; " if served else "publish: "
         if not copied:
-            return f"publish: no mart changed, version {_value(metadata, 'version', '?')} in {folder} stays"
-        return f"publish: {len(copied) + len(reused)} marts ({len(copied)} re-exported) → {folder}"
+            return f"{head}no mart changed, version {_value(metadata, 'version', '?')} in {folder} stays"
+        return f"{head}{len(copied) + len(reused)} marts ({len(copied)} re-exported) → {folder}"
 
     def _count_checks(self, tally: StepTally) -> tuple[int, int, int]:
         passed = sum(1 for check in tally.checks if check.passed)

@@ -23,7 +23,9 @@ def bench_xs(tmp_path_factory) -> tuple[dict, Path, str]:
     work_dir = tmp_path_factory.mktemp("bench")
     mismatch = ""
     try:
-        results = run_bench("XS", work_dir=work_dir)
+        # The spark engine's two runs start about fifteen JVMs: the smoke test skips them, on
+        # request, and checks that the skip is recorded (tests/test_spark_engine.py runs Spark).
+        results = run_bench("XS", work_dir=work_dir, skip_spark=True)
     except BenchMismatch as error:
         mismatch = str(error)
         results = json.loads((work_dir / "results" / "XS.json").read_text())
@@ -39,6 +41,8 @@ def test_bench_xs_measures_every_figure(bench_xs):
         assert figure["peak_rss_bytes"] > 0, name
     assert set(results["figures"]["parse_floor"]["per_source"]) == {"sends", "whatsapp", "clicks", "orders", "campaigns"}
     assert set(results["figures"]["ingestion"]["per_source"]) == set(results["figures"]["parse_floor"]["per_source"])
+    for name in ("spark_pipeline_full", "spark_pipeline_incremental"):
+        assert results["figures"][name] == {"skipped": "skipped on request"}, name
 
 
 @pytest.mark.slow
@@ -76,6 +80,18 @@ def test_feeds_hold_back_the_incremental_day(tmp_path):
     assert next_days == {"dt=2024-06-03"}
     again = ensure_feeds(scale, tmp_path, progress=False)
     assert again.manifest == feeds.manifest  # cached: not generated twice
+
+
+def test_the_spark_engine_is_measured_at_s_unless_skipped(monkeypatch):
+    from orchestration.bench import spark_engine
+
+    monkeypatch.setattr(spark_engine, "java_command", lambda: "/usr/bin/java")
+    assert spark_engine.spark_decision(SCALES["S"], None) is None
+    assert spark_engine.spark_decision(SCALES["S"], True) == "skipped on request"
+    assert "measured at XS and S only" in spark_engine.spark_decision(SCALES["M"], None)
+    assert spark_engine.spark_decision(SCALES["M"], False) is None
+    monkeypatch.setattr(spark_engine, "java_command", lambda: None)
+    assert "no java" in spark_engine.spark_decision(SCALES["S"], None)
 
 
 def test_scales_are_the_agreed_sizes():

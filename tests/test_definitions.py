@@ -61,3 +61,29 @@ def test_loading_the_code_location_imports_neither_the_engine_nor_the_mailer():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             cwd=REPO_ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _graph(defs: dg.Definitions) -> dict:
+    """What a user sees of the code location: assets with their groups and deps, checks, jobs
+    and their assets, schedules."""
+    graph = defs.resolve_asset_graph()
+    return {
+        "assets": {key.to_user_string(): (graph.get(key).group_name,
+                                          sorted(dep.to_user_string() for dep in graph.get(key).parent_keys))
+                   for key in graph.get_all_asset_keys()},
+        "checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
+        "jobs": {job.name: sorted(k.to_user_string() for k in job.asset_layer.executable_asset_keys)
+                 for job in defs.resolve_all_job_defs()},
+        "schedules": sorted((s.name, s.cron_schedule, s.job_name) for s in defs.schedules),
+    }
+
+
+def test_both_engines_serve_the_same_asset_graph():
+    duckdb_defs = build_defs(load_settings({}))
+    spark_defs = build_defs(load_settings({"CAMPAIGNS_ENGINE": "spark", "CAMPAIGNS_SPARK_MASTER": "local[2]"}))
+
+    assert _graph(spark_defs) == _graph(duckdb_defs)
+    assert "publish/bi_marts" in _graph(spark_defs)["assets"]["conversions_report"][1]  # served before the report
+    duckdb_engine, spark_engine = (d.resources["engine"] for d in (duckdb_defs, spark_defs))
+    assert (duckdb_engine.name, spark_engine.name, spark_engine.spark_master) == ("duckdb", "spark", "local[2]")
+    assert spark_engine.spark_warehouse == str(REPO_ROOT / "data" / "spark-warehouse")

@@ -157,7 +157,7 @@ def warehouse_contents(path) -> dict:
         tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
                              "WHERE table_schema IN ('raw', 'staging', 'intermediate', 'marts')").fetchall()
         return {f"{schema}.{table}": con.execute(
-                    f"SELECT * EXCLUDE (recorded_at) FROM {schema}.{table} ORDER BY ALL" if table == "batch_watermarks"
+                    f"SELECT * EXCLUDE (recorded_at) FROM {schema}.{table} ORDER BY ALL" if table == "batch_watermark_log"
                     else f"SELECT * FROM {schema}.{table} ORDER BY ALL").fetchall()
                 for schema, table in tables}
     finally:

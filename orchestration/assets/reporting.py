@@ -25,6 +25,9 @@ FCT_REMINDERS = dg.AssetKey(["marts", "fct_reminders"])
 DAILY_METRICS = dg.AssetKey(["marts", "mart_daily_campaign_metrics"])
 FCT_CLICKS = dg.AssetKey(["marts", "fct_clicks"])
 DIM_CAMPAIGNS = dg.AssetKey(["marts", "dim_campaigns"])
+# The report reads the marts after the publish step: on the spark engine that step is what
+# serves them into the warehouse file the report reads (assets/publishing.py).
+PUBLISHED_MARTS = dg.AssetKey(["publish", "bi_marts"])
 
 REPORT_ASSET = "conversions_report"
 SEND_REPORT_JOB = "send_report_job"
@@ -55,7 +58,7 @@ class ConversionsReportConfig(dg.Config):
 @dg.asset(
     name=REPORT_ASSET,
     group_name="reporting",
-    deps=[FCT_CONVERSIONS, FCT_REMINDERS, DAILY_METRICS, FCT_CLICKS, DIM_CAMPAIGNS],
+    deps=[FCT_CONVERSIONS, FCT_REMINDERS, DAILY_METRICS, FCT_CLICKS, DIM_CAMPAIGNS, PUBLISHED_MARTS],
     kinds={"csv", "email"},
 )
 def conversions_report(

@@ -27,11 +27,13 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from orchestration.errors import DefinitionsError
+from orchestration.resources.engine import Engine, require_java
 from orchestration.resources.local_days import LocalDays
 from orchestration.resources.publish_folder import PublishFolder
 from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from orchestration.days import WINDOW_TAGS, DayRange
 from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.spark import session as spark_session
 
 DBT_GROUPS = ("staging", "intermediate", "marts")
 REPORT_KEY = dg.AssetKey(["conversions_report"])
@@ -128,20 +130,25 @@ def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> DayRange:
 
 
 def dbt_build_args(window: DayRange, full_refresh: bool = False, *, warehouse: str | None = None,
-                   timezone: str | None = None) -> list[str]:
+                   timezone: str | None = None, spark_conf: dict[str, str] | None = None) -> list[str]:
     """`dbt build` arguments. The settings reach dbt as vars, never through the environment:
     `warehouse_path` (profiles.yml) and `timezone` (dbt_project.yml); the window as `min_date` /
-    `max_date`, half-open.
+    `max_date`, half-open. With `spark_conf` (the spark engine) dbt builds on the `spark` target
+    of profiles.yml, which takes the whole Spark configuration as the var `spark_conf`.
 
     Unit tests pin the logic, not the data: `make test` runs them, a pipeline run does not."""
     args = ["build", "--exclude-resource-type", "unit_test"]
+    if spark_conf is not None:
+        args += ["--target", "spark"]
     if full_refresh:
         args.append("--full-refresh")
-    dbt_vars: dict[str, str] = {}
+    dbt_vars: dict[str, str | dict[str, str]] = {}
     if warehouse:
         dbt_vars["warehouse_path"] = warehouse
     if timezone:
         dbt_vars["timezone"] = timezone
+    if spark_conf is not None:
+        dbt_vars["spark_conf"] = spark_conf
     dbt_vars.update(window.dbt_vars())
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -162,30 +169,39 @@ def campaign_dbt_models(
     warehouse: WarehouseResource,
     local_days: LocalDays,
     publish: PublishFolder,
+    engine: Engine,
 ):
-    """Reminders, purchases, their attribution and the daily campaign metrics (dbt build)."""
+    """Reminders, purchases, their attribution and the daily campaign metrics (dbt build), on
+    the warehouse file or, on the spark engine, in Spark (dbt-spark starts it in dbt's process)."""
     from orchestration import build_state
 
     window = build_window(config, context.run.tags)
+    conf = None
+    if engine.is_spark:
+        require_java()
+        conf = spark_session.spark_conf(engine.spark_master, engine.spark_warehouse)
     # A plain build of every model is skipped when the marts and their published copy were made
     # from exactly these inputs: dbt does not start, and Dagster skips the publish step. Not in
     # a run that holds the report, which must follow a build (Dagster skips everything
-    # downstream of a skipped asset); a window, a full refresh or a subset always builds.
-    whole = (window.is_everything and not config.full_refresh
+    # downstream of a skipped asset); a window, a full refresh or a subset always builds. On the
+    # spark engine every run builds: its raw ledger is in Spark.
+    whole = (not engine.is_spark and window.is_everything and not config.full_refresh
              and set(context.selected_asset_keys) == set(context.assets_def.keys)
              and REPORT_KEY not in context.job_def.asset_layer.selected_asset_keys)
-    with warehouse.connect() as con:
-        inputs = build_state.current_inputs(con, local_days.timezone)
-        if whole and build_state.is_built_and_published(con, inputs, publish.root):
-            context.log.info(f"skipped: nothing new since the last build ({inputs.describe()}); "
-                             "the marts and their published copy stay as they are")
-            return
-        build_state.forget_build(con)
+    if not engine.is_spark:
+        with warehouse.connect() as con:
+            inputs = build_state.current_inputs(con, local_days.timezone)
+            if whole and build_state.is_built_and_published(con, inputs, publish.root):
+                context.log.info(f"skipped: nothing new since the last build ({inputs.describe()}); "
+                                 "the marts and their published copy stay as they are")
+                return
+            build_state.forget_build(con)
     args = dbt_build_args(window, config.full_refresh, warehouse=warehouse.database,
-                          timezone=local_days.timezone)
+                          timezone=local_days.timezone, spark_conf=conf)
     context.log.info(f"dbt {' '.join(args)}")
-    # dbt is the writer for the length of the build: DuckDB takes one writing process per file.
-    with warehouse.writer_lock():
+    # dbt is the writer for the length of the build: DuckDB takes one writing process per file,
+    # a local Spark warehouse's Derby metastore one process.
+    with engine.spark_lock() if engine.is_spark else warehouse.writer_lock():
         yield from dbt.cli(args, context=context).stream()
     if whole:
         with warehouse.connect() as con:

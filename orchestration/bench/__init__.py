@@ -1,6 +1,6 @@
 """`campaigns bench --scale S|M|L`: what the pipeline costs next to what DuckDB itself needs.
 
-    run_bench(scale, work_dir=None, skip_peer=None) -> dict
+    run_bench(scale, work_dir=None, skip_peer=None, skip_spark=None) -> dict
 
 On one set of landing files per scale (generated once, cached), one run measures, one step at a
 time and each in a process of its own:
@@ -12,9 +12,11 @@ time and each in a process of its own:
 6. `campaigns run` through Dagster on the history (wall time, peak RSS of the process tree),
    then again after one more day has landed (the incremental day);
 7. the time to import the Dagster definitions in a fresh Python;
-8. the overview page answering a range change (7 and 30 days) on the marts step 6 published.
+8. the overview page answering a range change (7 and 30 days) on the marts step 6 published;
+9. the two runs of step 6 again with CAMPAIGNS_ENGINE=spark, at XS and S (spark_engine.py).
 The floor and the peer must find the same conversions and daily metrics as the marts, and the
-marts after the incremental run the same as the floor over all the data: a failed check is
+marts after the incremental run the same as the floor over all the data, the spark engine's
+published marts the same as the DuckDB engine's: a failed check is
 printed as a diff and raises BenchMismatch (after the results are written), since timings of
 programs that disagree mean nothing.
 

@@ -1,4 +1,5 @@
-"""`python -m orchestration.bench --scale S [--work-dir DIR] [--skip-peer | --with-peer]`."""
+"""`python -m orchestration.bench --scale S [--work-dir DIR] [--skip-peer | --with-peer]
+[--skip-spark | --with-spark]`."""
 
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     peer = parser.add_mutually_exclusive_group()
     peer.add_argument("--skip-peer", dest="skip_peer", action="store_true", default=None)
     peer.add_argument("--with-peer", dest="skip_peer", action="store_false")
+    spark = parser.add_mutually_exclusive_group()
+    spark.add_argument("--skip-spark", dest="skip_spark", action="store_true", default=None,
+                       help="do not measure the spark engine")
+    spark.add_argument("--with-spark", dest="skip_spark", action="store_false",
+                       help="measure the spark engine at any scale (default: at XS and S)")
     args = parser.parse_args(argv)
     try:
-        run_bench(args.scale, args.work_dir, args.skip_peer)
+        run_bench(args.scale, args.work_dir, args.skip_peer, args.skip_spark)
     except (BenchMismatch, BenchStepFailed) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1

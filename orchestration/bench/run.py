@@ -12,11 +12,15 @@ from orchestration.bench.feeds import ensure_feeds
 from orchestration.bench.harness import BENCHMARKS_DIR, Bench, BenchMismatch, shown
 from orchestration.bench.report import render_table
 from orchestration.bench.scales import get_scale
+from orchestration.bench.spark_engine import measure_spark_pipeline
 from orchestration.bench.steps import (measure_engine_floor, measure_parse_and_ingest, measure_peer,
                                        measure_pipeline, measure_transforms)
 
-def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None = None) -> dict:
-    """Measure the pipeline at `scale` (XS, S, M or L); see the module docstring."""
+
+def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None = None,
+              skip_spark: bool | None = None) -> dict:
+    """Measure the pipeline at `scale` (XS, S, M or L); see the module docstring. `skip_spark`:
+    True skips the spark engine's runs, False runs them at any scale (None: at XS and S)."""
     spec = get_scale(scale)
     if work_dir is None:
         cache_root = BENCHMARKS_DIR / ".cache"
@@ -40,6 +44,7 @@ def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None =
     bench.check(measure_engine_floor(bench, warehouse, figure="engine_floor"))
     bench.check(measure_peer(bench, feeds, warehouse, skip_peer))
     bench.check(measure_pipeline(bench, feeds))
+    bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
     bench.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     bench.results["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()

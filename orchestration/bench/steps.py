@@ -150,8 +150,8 @@ def _pipeline_env(bench: Bench, root: Path) -> dict[str, str]:
             "CAMPAIGNS_OUTBOX": str(root / "outbox"), "DAGSTER_HOME": str(root / "dagster_home")}
 
 
-def _campaigns_run(bench: Bench, root: Path, figure: str) -> None:
-    env = _pipeline_env(bench, root)
+def campaigns_run(bench: Bench, root: Path, figure: str, engine_env: dict[str, str] | None = None) -> None:
+    env = {**_pipeline_env(bench, root), **(engine_env or {})}
     run = run_process([sys.executable, "-m", "orchestration.cli", "run"], root / f"{figure}.log", env=env,
                       cwd=REPO_ROOT)
     if run.returncode != 0:
@@ -167,10 +167,10 @@ def measure_pipeline(bench: Bench, feeds: Feeds) -> list[Check]:
     root = bench.work / "pipeline"
     link_tree(feeds.landing, root / "landing")
     bench.say("campaigns run on the history (Dagster: load, dbt, publish)")
-    _campaigns_run(bench, root, "pipeline_full")
+    campaigns_run(bench, root, "pipeline_full")
     landed = link_tree(feeds.next_day, root / "landing")
     bench.say(f"campaigns run after one more day ({landed} new files)")
-    _campaigns_run(bench, root, "pipeline_incremental")
+    campaigns_run(bench, root, "pipeline_incremental")
     bench.say("definitions load (python -c 'import orchestration.definitions')")
     env = _pipeline_env(bench, root)
     repeats = 1 if bench.scale.name == "XS" else DEFINITIONS_LOADS  # the smoke test checks the harness only

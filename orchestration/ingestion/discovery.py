@@ -7,7 +7,7 @@ day a file was received, and the events of a day arrive in later folders (docs/s
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 
 import duckdb
 
@@ -24,22 +24,40 @@ def landing_root(landing: str) -> str:
     return landing.rstrip("/")
 
 
+def landed_sql(landing: str, source: Source) -> str:
+    """A SELECT of the paths (`file`) of every landing file of a source, in any `dt=` folder."""
+    root = landing_root(landing)
+    patterns = [f"{root}/{source.name}/dt=*/*.jsonl", f"{root}/{source.name}/dt=*/*.jsonl.gz"]
+    return " UNION ALL ".join(f"SELECT file FROM glob({sql_literal(p)})" for p in patterns)
+
+
 def discover_new_files(con: duckdb.DuckDBPyConnection, landing: str, source: Source) -> list[tuple[str, int]]:
     """(path, size) of the landing files of a source that were never loaded, oldest dt first."""
     root = landing_root(landing)
-    patterns = [f"{root}/{source.name}/dt=*/*.jsonl", f"{root}/{source.name}/dt=*/*.jsonl.gz"]
-    listed = " UNION ALL ".join(f"SELECT file FROM glob({sql_literal(p)})" for p in patterns)
     rows = con.execute(
         f"""
         SELECT landed.file
-        FROM ({listed}) AS landed
+        FROM ({landed_sql(landing, source)}) AS landed
         ANTI JOIN (SELECT file FROM raw.loaded_files WHERE source = ?) AS loaded
           ON loaded.file = substr(landed.file, {len(root) + 2})
         ORDER BY landed.file
         """,
         [source.name],
     ).fetchall()
-    return [(path, os.path.getsize(path) if "://" not in path else 0) for (path,) in rows]
+    return [(path, _size(path)) for (path,) in rows]
+
+
+def landed_files(con: duckdb.DuckDBPyConnection, landing: str, source: Source,
+                 loaded: Container[str]) -> list[tuple[str, int]]:
+    """(path, size) of the landing files of a source whose path below the root is not in
+    `loaded` (a ledger kept elsewhere: the spark engine's), oldest dt first. `con` only globs."""
+    root = landing_root(landing)
+    rows = con.execute(f"SELECT file FROM ({landed_sql(landing, source)}) ORDER BY file").fetchall()
+    return [(path, _size(path)) for (path,) in rows if path[len(root) + 1:] not in loaded]
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path) if "://" not in path else 0
 
 
 def escapes_root(path: str, root: str) -> bool:

@@ -10,14 +10,24 @@
   folder is still filling, and the days after a gap hold late uploads) against the average of
   the seven days before it: warns below half of it, when a Poisson count at that average falls
   so low less than once in a thousand days (a source of three lines a day may get one).
+
+The judging (`rejected_rate`, `judge_freshness`, `judge_volume`) knows no engine: each engine
+only reads the ledger's figures (DuckDB's reads are below; the spark engine's are in
+orchestration/spark/health.py).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    import duckdb
+
+    from orchestration.ingestion.writer import LoadResult
 
 REJECTED_WARN = 0.01
 REJECTED_ERROR = 0.10
@@ -30,11 +40,14 @@ VOLUME_CHANCE = 0.001  # the Poisson tail under which a low day is more than cha
 
 
 @dataclass(frozen=True)
-class Health:
+class CheckOutcome:
     passed: bool
     severity: str  # WARN | ERROR (when not passed)
     description: str
     metadata: dict
+
+
+Health = CheckOutcome  # its former name
 
 
 def binomial_tail_at_least(k: int, n: int, p: float) -> float:
@@ -65,56 +78,69 @@ def poisson_tail_at_most(k: int, mean: float) -> float:
     return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
 
 
-def rejected_rate(lines: int, rejected: int) -> Health:
+def rejected_rate(lines: int, rejected: int) -> CheckOutcome:
     rate = rejected / lines if lines else 0.0
     metadata = {"lines": lines, "rejected": rejected, "rejected_rate": round(rate, 6)}
     if rate > REJECTED_ERROR and (lines >= REJECTED_ERROR_MIN_LINES
                                   or binomial_tail_at_least(rejected, lines, REJECTED_ERROR) < REJECTED_CHANCE):
-        return Health(False, "ERROR", f"{rate:.1%} of the lines were rejected (over {REJECTED_ERROR:.0%}): "
+        return CheckOutcome(False, "ERROR", f"{rate:.1%} of the lines were rejected (over {REJECTED_ERROR:.0%}): "
                       "see raw.rejected_records before trusting the marts", metadata)
     if rate > REJECTED_WARN and binomial_tail_at_least(rejected, lines, REJECTED_WARN) < REJECTED_CHANCE:
-        return Health(False, "WARN", f"{rate:.1%} of the lines were rejected (over {REJECTED_WARN:.0%})", metadata)
+        return CheckOutcome(False, "WARN", f"{rate:.1%} of the lines were rejected (over {REJECTED_WARN:.0%})", metadata)
     if rate > REJECTED_WARN:
-        return Health(True, "WARN", f"{rate:.2%} of the lines were rejected ({rejected} of {lines}: "
+        return CheckOutcome(True, "WARN", f"{rate:.2%} of the lines were rejected ({rejected} of {lines}: "
                       "within chance for a load this small)", metadata)
-    return Health(True, "WARN", f"{rate:.2%} of the lines were rejected", metadata)
+    return CheckOutcome(True, "WARN", f"{rate:.2%} of the lines were rejected", metadata)
 
 
-def freshness(con: duckdb.DuckDBPyConnection, source: str) -> Health:
-    hours = con.execute(
-        "SELECT date_diff('second', max(loaded_at), now()::TIMESTAMP) / 3600.0 FROM raw.loaded_files WHERE source = ?",
-        [source]).fetchone()[0]
+def judge_freshness(source: str, hours: float | None) -> CheckOutcome:
+    """`hours`: since the newest file of the source was loaded (None: never)."""
     if hours is None:
-        return Health(False, "WARN", f"no file of {source} has ever landed", {})
+        return CheckOutcome(False, "WARN", f"no file of {source} has ever landed", {})
     metadata = {"hours_since_last_new_file": round(hours, 2)}
     if hours > FRESHNESS_HOURS:
-        return Health(False, "WARN", f"no new {source} file for {hours:.0f} hours (over {FRESHNESS_HOURS})", metadata)
-    return Health(True, "WARN", f"last new {source} file {hours:.1f} hours ago", metadata)
+        return CheckOutcome(False, "WARN", f"no new {source} file for {hours:.0f} hours (over {FRESHNESS_HOURS})",
+                            metadata)
+    return CheckOutcome(True, "WARN", f"last new {source} file {hours:.1f} hours ago", metadata)
 
 
-def volume(con: duckdb.DuckDBPyConnection, source: str) -> Health:
+def judge_volume(source: str, daily_lines: Mapping[date, int]) -> CheckOutcome:
+    """`daily_lines`: the lines of the source's files by received day."""
     # The judged day is the newest one whose next day's folder has begun: the newest folder is
     # still filling (a run at 06:00 sees a quarter of today), and folders after a gap in the
     # days hold late uploads of a feed that has moved on, not a day's own traffic.
-    rows = con.execute(
-        """
-        WITH days AS (SELECT received_dt, sum(lines) AS lines FROM raw.loaded_files
-                      WHERE source = ? AND received_dt IS NOT NULL GROUP BY received_dt),
-             judged AS (SELECT max(d.received_dt) AS day FROM days d
-                        WHERE EXISTS (SELECT 1 FROM days n WHERE n.received_dt = d.received_dt + 1))
-        SELECT judged.day,
-               (SELECT lines FROM days WHERE received_dt = judged.day),
-               (SELECT avg(lines) FROM days WHERE received_dt >= judged.day - ?::INTEGER AND received_dt < judged.day),
-               (SELECT count(*) FROM days WHERE received_dt >= judged.day - ?::INTEGER AND received_dt < judged.day)
-        FROM judged
-        """, [source, VOLUME_DAYS, VOLUME_DAYS]).fetchone()
-    day, lines, average, history = rows
-    if day is None or not history:
-        return Health(True, "WARN", "not enough complete days to compare a day's volume", {})
-    average = float(average)
+    day = max((d for d in daily_lines if d + timedelta(days=1) in daily_lines), default=None)
+    history = [] if day is None else [n for d, n in daily_lines.items()
+                                      if day - timedelta(days=VOLUME_DAYS) <= d < day]
+    if not history:
+        return CheckOutcome(True, "WARN", "not enough complete days to compare a day's volume", {})
+    lines, average = daily_lines[day], sum(history) / len(history)
     metadata = {"day": str(day), "lines": int(lines), "recent_daily_average": round(average, 1)}
     if lines < VOLUME_FLOOR * average and poisson_tail_at_most(int(lines), average) < VOLUME_CHANCE:
-        return Health(False, "WARN", f"{source} received {lines} lines on {day}, under half the recent "
-                      f"daily average of {average:.0f}", metadata)
-    return Health(True, "WARN", f"{source} received {lines} lines on {day} (recent daily average "
-                  f"{average:.0f})", metadata)
+        return CheckOutcome(False, "WARN", f"{source} received {lines} lines on {day}, under half the recent "
+                            f"daily average of {average:.0f}", metadata)
+    return CheckOutcome(True, "WARN", f"{source} received {lines} lines on {day} (recent daily average "
+                        f"{average:.0f})", metadata)
+
+
+# The DuckDB engine's reads of the ledger (the spark engine's: orchestration/spark/health.py).
+
+def freshness(con: duckdb.DuckDBPyConnection, source: str) -> CheckOutcome:
+    hours = con.execute(
+        "SELECT date_diff('second', max(loaded_at), now()::TIMESTAMP) / 3600.0 FROM raw.loaded_files WHERE source = ?",
+        [source]).fetchone()[0]
+    return judge_freshness(source, hours)
+
+
+def volume(con: duckdb.DuckDBPyConnection, source: str) -> CheckOutcome:
+    rows = con.execute(
+        """SELECT received_dt, sum(lines) FROM raw.loaded_files
+           WHERE source = ? AND received_dt IS NOT NULL GROUP BY received_dt""", [source]).fetchall()
+    return judge_volume(source, {day: int(lines) for day, lines in rows})
+
+
+def duckdb_health_checks(con: duckdb.DuckDBPyConnection, source: str, result: LoadResult) -> dict[str, CheckOutcome]:
+    """The three checks of a load on the DuckDB engine, by check name."""
+    return {"rejected_rate": rejected_rate(result.lines, result.records_rejected),
+            "landing_freshness": freshness(con, source),
+            "daily_volume": volume(con, source)}

@@ -24,7 +24,7 @@ from orchestration.ingestion.discovery import discover_new_files
 from orchestration.ingestion.duckdb_checks import ITEM_REASON, LINE_REASON, judged_sql
 from orchestration.ingestion.writer import LoadResult, Writer, ensure_raw_tables, next_batch_id
 
-__all__ = ["LoadResult", "discover_new_files", "ensure_raw_tables", "load_source"]
+__all__ = ["LoadResult", "discover_new_files", "ensure_raw_tables", "load_files", "load_source"]
 
 # The temporary tables of a chunk: its judged lines, then one stream's judged items.
 DOCS = "_landing_docs"
@@ -35,11 +35,19 @@ def load_source(con: duckdb.DuckDBPyConnection, landing: str, source_name: str) 
     """Load every landing file of `source_name` that was never loaded."""
     source = sources()[source_name]
     ensure_raw_tables(con)
-    result = LoadResult(source=source_name, rows_loaded={t: 0 for t in source.tables})
     files = discover_new_files(con, landing, source)
     if not files:
-        return result
-    writer = Writer(con, landing, source, next_batch_id(con), datetime.now(timezone.utc).replace(tzinfo=None))
+        return LoadResult(source=source_name, rows_loaded={t: 0 for t in source.tables})
+    return load_files(con, landing, source, files, next_batch_id(con), datetime.now(timezone.utc).replace(tzinfo=None))
+
+
+def load_files(con: duckdb.DuckDBPyConnection, landing: str, source: Source, files: list[tuple[str, int]],
+               batch_id: int, loaded_at: datetime) -> LoadResult:
+    """Load the landing files `files` ((path, size), in order) of `source` into the raw tables of
+    `con` as batch `batch_id`. The spark engine runs this in its tasks, on a few files each
+    (orchestration/spark/ingestion.py)."""
+    result = LoadResult(source=source.name, rows_loaded={t: 0 for t in source.tables})
+    writer = Writer(con, landing, source, batch_id, loaded_at)
     outside = [path for path, _ in files if discovery.escapes_root(path, landing)]
     for path in outside:
         writer.record_unreadable(path, "it resolves outside the landing root (a link); not read", result)

@@ -10,3 +10,10 @@
         interval 1 day
     )) as date) as day
 {%- endmacro %}
+
+{#- Spark's sequence() fails on an end before the start, where DuckDB gives no row. -#}
+{% macro spark__day_spine(start_date, end_date) -%}
+    select explode(case when cast({{ end_date }} as date) >= cast({{ start_date }} as date) then sequence(
+        cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day
+    ) end) as day
+{%- endmacro %}

@@ -77,3 +77,60 @@
         '[]'
     )
 {%- endmacro %}
+
+{#- Spark: the same texts as DuckDB's. Spark's to_json drops null fields (unless told not to)
+    and prints a double as 1.0E7 from ten million up, so `price` is written as DuckDB writes
+    the double cents / 100.0: the exact decimal, trailing zeros dropped but one (49.9, 50.0). -#}
+{% macro spark__json_text(json_column, path) -%}
+    get_json_object({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro spark__items_list(items_json) -%}
+    transform(
+        coalesce(
+            from_json({{ items_json }}, 'array<struct<id: string, name: string, quantity: bigint, price: bigint, sellingPrice: bigint>>'),
+            array()
+        ),
+        item -> named_struct(
+            'id', item.id, 'name', item.name, 'quantity', item.quantity,
+            'price', item.price, 'selling_price', item.sellingPrice
+        )
+    )
+{%- endmacro %}
+
+{% macro spark__items_json_text(items, price_field) -%}
+    regexp_replace(
+        to_json(
+            transform(
+                coalesce({{ items }}, array()),
+                item -> named_struct(
+                    'id', item.id, 'name', item.name, 'quantity', item.quantity,
+                    'price', regexp_replace(regexp_replace(
+                        cast(cast(cast(item.{{ price_field }} as decimal(38, 0)) / 100 as decimal(38, 2)) as string),
+                        '0+$', ''), '[.]$', '.0')
+                )
+            ),
+            map('ignoreNullFields', 'false')
+        ),
+        '"price":"(-?[0-9]+[.][0-9]+)"', '"price":$1'
+    )
+{%- endmacro %}
+
+{% macro spark__items_cents(items, price_field) -%}
+    aggregate(
+        coalesce({{ items }}, array()),
+        cast(0 as bigint),
+        (total, item) -> total + coalesce(item.{{ price_field }} * item.quantity, 0)
+    )
+{%- endmacro %}
+
+{#- Spark has no ordered string_agg: sort the (position, elements) pairs, then join. -#}
+{% macro spark__concat_json_arrays_agg(json_text, order_by) -%}
+    concat('[', concat_ws(',', transform(
+        array_sort(collect_list(struct(
+            {{ order_by }} as position,
+            nullif(substr({{ json_text }}, 2, length({{ json_text }}) - 2), '') as elements
+        ))),
+        part -> part.elements
+    )), ']')
+{%- endmacro %}

@@ -16,11 +16,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Untested sketches for the engines we may move to. -#}
+{#- Spark: instants are naive UTC `timestamp`s read in the session time zone, which the engine
+    sets to UTC (orchestration/spark/session.py); from_utc_timestamp gives the wall clock. -#}
 {% macro spark__to_local_date(instant) -%}
-    to_date(from_utc_timestamp({{ instant }}, {{ local_timezone_literal() }}))
+    {%- if local_timezone() == 'UTC' -%}
+        cast({{ instant }} as date)
+    {%- else -%}
+        to_date(from_utc_timestamp({{ instant }}, {{ local_timezone_literal() }}))
+    {%- endif -%}
 {%- endmacro %}
 
+{#- An untested sketch for an engine we may move to. -#}
 {% macro trino__to_local_date(instant) -%}
     date(at_timezone(with_timezone({{ instant }}, 'UTC'), {{ local_timezone_literal() }}))
 {%- endmacro %}

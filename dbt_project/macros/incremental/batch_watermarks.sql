@@ -1,31 +1,32 @@
 {#- Incremental models process raw batches, not days.
 
     Every raw row carries `_batch_id`, one per load and increasing: the raw batch clock.
-    `intermediate.batch_watermarks` holds, per incremental model, the last batch whose changes the
-    model has absorbed (and the settings it was computed with: time zone and windows). A run of
-    the model recomputes the keys touched by the batches in (since_batch, until_batch]:
-      - since_batch(): its own watermark; -1 when it has none or the settings changed, which
-        makes every key touched, i.e. a full recompute;
+    `intermediate.batch_watermark_log` is an append-only log: each run of an incremental model
+    appends (model_name, batch_id, settings, recorded_at), the last batch whose changes the model
+    has absorbed and the settings it was computed with (time zone and windows). Its latest row is
+    its watermark. A run of the model recomputes the keys touched by the batches in
+    (since_batch, until_batch]:
+      - since_batch(): the batch of its latest row; -1 when it has none or its settings differ,
+        which makes every key touched, i.e. a full recompute;
       - until_batch(): what its inputs have absorbed: the raw clock for views over raw, the
         watermark of an incremental parent. A model never claims more than its parents, so a
         partial run (a Dagster subset, a failure) is caught up by the next one.
-    The post-hook records until_batch() in the same transaction as the model's rows.
+    The post-hook appends until_batch() in the same transaction as the model's rows (DuckDB; on
+    Spark right after them: a crash between the two only makes the next run redo the batches).
+    A log, not a table of rows updated in place: Spark's Parquet tables have no UPDATE or DELETE.
 
     The staging tables (meta `watermark: raw_batches`) only absorb raw batches: their content
     depends on neither the settings nor a window of days, so their watermark ignores both. -#}
 
-{% macro batch_watermarks_table() -%}
-    intermediate.batch_watermarks
+{% macro batch_watermark_log() -%}
+    intermediate.batch_watermark_log
 {%- endmacro %}
 
-{% macro create_batch_watermarks_table() -%}
-    create schema if not exists intermediate;
-    create table if not exists {{ batch_watermarks_table() }} (
-        model_name varchar primary key,
-        batch_id bigint not null,
-        settings varchar not null,
-        recorded_at timestamp not null
-    )
+{#- on-run-start, after `create schema if not exists intermediate` (one statement per hook). -#}
+{% macro create_batch_watermark_log() -%}
+    create table if not exists {{ batch_watermark_log() }} (
+        model_name string, batch_id bigint, settings string, recorded_at timestamp
+    ) {{ table_format() }}
 {%- endmacro %}
 
 {#- What a watermark was computed with: changing any of these recomputes everything. -#}
@@ -36,21 +37,21 @@
     {{ return(settings | replace("'", "''")) }}
 {%- endmacro %}
 
-{#- True for a model whose watermark counts raw batches only (the staging tables). -#}
-{% macro _watermark_is_raw_batches(node) -%}
-    {%- set meta = ((node or {}).get('config') or {}).get('meta') or {} -%}
-    {{ return(meta.get('watermark') == 'raw_batches') }}
-{%- endmacro %}
-
 {#- The settings a node's watermark is valid for: none for the staging tables. -#}
 {% macro _watermark_settings_of(node) -%}
-    {{ return('' if _watermark_is_raw_batches(node) else watermark_settings()) }}
+    {%- set meta = ((node or {}).get('config') or {}).get('meta') or {} -%}
+    {{ return('' if meta.get('watermark') == 'raw_batches' else watermark_settings()) }}
+{%- endmacro %}
+
+{#- The latest row of a model's log, as a subquery (no row: never built). -#}
+{% macro _latest_watermark_row(model_name) -%}
+    (select batch_id, settings from {{ batch_watermark_log() }} where model_name = '{{ model_name }}'
+     order by recorded_at desc limit 1)
 {%- endmacro %}
 
 {% macro _watermark_of(schema, identifier, settings) -%}
-    {{ return("(select coalesce(max(batch_id), -1) from " ~ batch_watermarks_table()
-              ~ " where model_name = '" ~ schema ~ "." ~ identifier ~ "'"
-              ~ " and settings = '" ~ settings ~ "')") }}
+    {{ return("(select coalesce(max(case when settings = '" ~ settings ~ "' then batch_id end), -1) from "
+              ~ _latest_watermark_row(schema ~ '.' ~ identifier) ~ " as latest)") }}
 {%- endmacro %}
 
 {#- The newest batch loaded into any raw table (tables whose meta names a batch_column). -#}
@@ -71,9 +72,6 @@
 
 {#- The batch up to which a node's content is up to date, as a SQL expression. -#}
 {% macro _node_watermark(unique_id) -%}
-    {%- if unique_id.startswith('source.') -%}
-        {{ return(raw_batch_clock()) }}
-    {%- endif -%}
     {%- set node = graph.nodes.get(unique_id) -%}
     {%- if node is none -%}
         {{ return(raw_batch_clock()) }}
@@ -98,13 +96,33 @@
 
 {#- The last batch this model has absorbed; -1: none (recompute every key). -#}
 {% macro since_batch() -%}
-    {{ return(_watermark_of(this.schema, this.identifier, _watermark_settings_of(model))) }}
+    {{ return(batch_number(_watermark_of(this.schema, this.identifier, _watermark_settings_of(model)))) }}
 {%- endmacro %}
 
 {#- The newest batch this model can absorb now: the least of what its inputs have absorbed. -#}
 {% macro until_batch() -%}
     {%- if not execute -%}{{ return('0') }}{%- endif -%}
-    {{ return(_least_watermark(((model or {}).get('depends_on') or {}).get('nodes') or [])) }}
+    {{ return(batch_number(_least_watermark(((model or {}).get('depends_on') or {}).get('nodes') or []))) }}
+{%- endmacro %}
+
+{#- A batch expression as the model's SQL uses it: as is on DuckDB; on Spark, which runs every
+    scalar subquery as a job of its own, its value, read once per model (the watermarks do not
+    move while a model runs: its own is appended last, by the post-hook). -#}
+{% macro batch_number(expression) -%}
+    {{ return(adapter.dispatch('batch_number', 'campaigns')(expression)) }}
+{%- endmacro %}
+
+{% macro default__batch_number(expression) -%}
+    {{ return(expression) }}
+{%- endmacro %}
+
+{% macro spark__batch_number(expression) -%}
+    {%- if not execute -%}{{ return(expression) }}{%- endif -%}
+    {%- set known = model.setdefault('batch_numbers', {}) -%}
+    {%- if expression not in known -%}
+        {%- do known.update({expression: run_query('select ' ~ expression).columns[0].values()[0] | string}) -%}
+    {%- endif -%}
+    {{ return(known[expression]) }}
 {%- endmacro %}
 
 {#- Rows of a staging model that arrived in the batches this run absorbs. -#}
@@ -112,48 +130,27 @@
     (coalesce({{ batch_column }}, 0) > {{ since_batch() }} and coalesce({{ batch_column }}, 0) <= {{ until_batch() }})
 {%- endmacro %}
 
-{#- Post-hook of every model (a no-op but for incremental ones): record what the model absorbed,
-    in the same transaction as its rows. Only the daily marts (meta `window_of_days`) heed a
-    window of days: restricted to one, they have not recounted the days outside it, so they never
-    raise their watermark, and a restricted first build drops it (the next unrestricted run
+{#- Post-hook of every model (a no-op but for incremental ones): append what the model absorbed,
+    unless its latest row says so already (a run with nothing new writes nothing). Only the daily
+    marts (replaced_rows `days`) heed a window of days: restricted to one, they have not recounted
+    the days outside it, so they never raise their watermark ("lowering": the least of their
+    own and until_batch()), and a restricted first build drops it (-1: the next unrestricted run
     recounts everything). Every other model absorbs whole batches whatever the window. -#}
 {% macro record_batch_watermark() -%}
     {%- if model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
     {%- set name = this.schema ~ '.' ~ this.identifier -%}
+    {%- set settings = _watermark_settings_of(model) -%}
     {%- if not window_restricts_this_model() -%}
-        insert or replace into {{ batch_watermarks_table() }} (model_name, batch_id, settings, recorded_at)
-        select '{{ name }}', {{ until_batch() }}, '{{ _watermark_settings_of(model) }}', cast(now() as timestamp)
+        {%- set batch_id = until_batch() -%}
     {%- elif is_incremental() -%}
-        update {{ batch_watermarks_table() }}
-        set batch_id = least(batch_id, {{ until_batch() }})
-        where model_name = '{{ name }}'
+        {%- set batch_id = 'least(' ~ since_batch() ~ ', ' ~ until_batch() ~ ')' -%}
     {%- else -%}
-        delete from {{ batch_watermarks_table() }} where model_name = '{{ name }}'
+        {%- set batch_id = '-1' -%}
     {%- endif -%}
-{%- endmacro %}
-
-{#- Pre-hook of incremental models: delete the rows this run rebuilds, including keys that may
-    have stopped existing (a canceled purchase, a conversion that lost its attribution), which a
-    delete+insert on the new rows alone would leave behind. `touched_keys` is the macro that
-    selects the touched keys (called only when needed); `date_expr` the day column of a daily
-    mart, whose rows in the window of days are rebuilt when one is given. -#}
-{% macro delete_rows_to_rebuild(key_expr=none, touched_keys=none, date_expr=none) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where
-        {%- if window_restricts_this_model() %} {{ in_date_window(date_expr) }}
-        {%- else %} {{ since_batch() }} = -1
-            {%- if touched_keys %} or {{ key_expr }} in ({{ touched_keys() }}){%- endif -%}
-        {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The body's filter on the keys to (re)build: touched keys in an incremental run, everything
-    otherwise. A window of days plays no part: new batches are absorbed whole, wherever their
-    days fall, so the days of a window come out as a full build gives them. -#}
-{% macro rebuild_filter(key_expr, touched_keys) -%}
-    {%- if is_incremental() -%}
-        ({{ key_expr }} in ({{ touched_keys() }}))
-    {%- else -%}
-        (1 = 1)
-    {%- endif -%}
+    insert into {{ batch_watermark_log() }}
+    select '{{ name }}', absorbed.batch_id, '{{ settings }}', cast(current_timestamp as timestamp)
+    from (select cast({{ batch_id }} as bigint) as batch_id) as absorbed
+    left join {{ _latest_watermark_row(name) }} as latest
+        on latest.batch_id = absorbed.batch_id and latest.settings = '{{ settings }}'
+    where latest.batch_id is null
 {%- endmacro %}

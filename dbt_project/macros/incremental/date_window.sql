@@ -1,7 +1,7 @@
 {#- The optional window of local days a run (re)builds: vars min_date / max_date, half-open
     (>= min_date and < max_date), passed by `campaigns run --start --end`. Null is no bound.
 
-    Only the daily marts heed it (meta `window_of_days: true`): they recount the rows of those
+    Only the daily marts heed it (replaced_rows `days`): they recount the rows of those
     days from the intermediate models, which absorb every new batch whatever its days, so the
     window's rows are exactly what a full build gives (docs/decisions.md, "A window of days"). -#}
 
@@ -25,8 +25,8 @@
 
 {#- True when this model is a daily mart and the run is restricted to a window of days. -#}
 {% macro window_restricts_this_model() -%}
-    {%- set meta = ((model or {}).get('config') or {}).get('meta') or {} -%}
-    {{ return(meta.get('window_of_days', false) and date_window_is_set()) }}
+    {%- set rule = ((model or {}).get('config') or {}).get('replaced_rows') or {} -%}
+    {{ return('days' in rule and date_window_is_set()) }}
 {%- endmacro %}
 
 {% macro in_date_window(date_expr) -%}

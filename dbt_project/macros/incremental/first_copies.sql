@@ -67,26 +67,3 @@
     {%- for key in key_columns -%}{%- do parts.append(alias ~ '.' ~ key) -%}{%- endfor -%}
     {{ return(['hash(' ~ parts | join(', ') ~ ')']) }}
 {%- endmacro %}
-
-{#- Pre-hook of a staging table where the last copy loaded wins: delete the rows whose key
-    arrives again in the new raw batches, so that the run's insert puts their last copy in
-    their place. `key_columns` maps each key column of the table to its column in `relation`;
-    keys are compared null-safely. -#}
-{% macro delete_keys_in_new_batches(relation, key_columns) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where exists (
-            select 1
-            from (
-                select {% for column, raw_column in key_columns.items() -%}
-                    {{ raw_column }} as arriving_{{ column }}{{ ', ' if not loop.last }}
-                {%- endfor %}
-                from {{ relation }}
-                where {{ in_new_batches() }}
-            ) as arriving
-            where {% for column in key_columns -%}
-                arriving.arriving_{{ column }} is not distinct from {{ column }}{{ ' and ' if not loop.last }}
-            {%- endfor %}
-        )
-    {%- endif -%}
-{%- endmacro %}

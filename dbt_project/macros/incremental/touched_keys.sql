@@ -60,3 +60,9 @@
     where user_id in ({{ touched_reminder_users() }})
         or user_id in ({{ touched_campaign_users() }})
 {%- endmacro %}
+
+{#- Versions of orders (order_id, lastChange) in the new raw batches: their copies already in
+    staging give way to the last copy loaded. -#}
+{% macro order_versions_in_new_batches() -%}
+    select order_id, last_change from {{ ancestor_source('raw', 'orders') }} where {{ in_new_batches() }}
+{%- endmacro %}

@@ -1,10 +1,10 @@
+-- An incremental run replaces the purchases whose attribution new batches may have changed.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='purchase_id',
+        incremental_strategy='replace_rows',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild('purchase_id', touched_attributed_purchase_ids) }}"
+        replaced_rows={'key': 'purchase_id', 'touched_keys': 'touched_attributed_purchase_ids'}
     )
 }}
 

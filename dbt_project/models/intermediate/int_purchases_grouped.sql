@@ -1,10 +1,10 @@
+-- An incremental run replaces the purchases of the orders with a new version.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='purchase_id',
+        incremental_strategy='replace_rows',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild('purchase_id', touched_order_purchase_ids) }}"
+        replaced_rows={'key': 'purchase_id', 'touched_keys': 'touched_order_purchase_ids'}
     )
 }}
 

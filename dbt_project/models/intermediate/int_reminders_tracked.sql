@@ -1,10 +1,10 @@
+-- An incremental run replaces the reminders with a new send, status, click or tap.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='message_id',
+        incremental_strategy='replace_rows',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild() }}"
+        replaced_rows={'key': 'message_id', 'touched_keys': 'touched_message_ids'}
     )
 }}
 

@@ -23,17 +23,15 @@ versions as (
         event_type as change_type,
         occurred_at as valid_from,
         lead(occurred_at) over (partition by campaign_id order by version) as valid_to,
-        last_value(name ignore nulls) over carried as name,
-        last_value(language ignore nulls) over carried as language,
-        last_value(message_type ignore nulls) over carried as message_type,
-        last_value(currency ignore nulls) over carried as currency,
+        {{ last_value_ignoring_nulls('name') }} over carried as name,
+        {{ last_value_ignoring_nulls('language') }} over carried as language,
+        {{ last_value_ignoring_nulls('message_type') }} over carried as message_type,
+        {{ last_value_ignoring_nulls('currency') }} over carried as currency,
         coalesce(
-            last_value(
-                case
+            {{ last_value_ignoring_nulls("case
                     when event_type = 'paused' then 'paused'
                     when event_type in ('created', 'resumed') then 'active'
-                end ignore nulls
-            ) over carried,
+                end") }} over carried,
             'active'
         ) as status
     from events

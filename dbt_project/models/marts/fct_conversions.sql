@@ -1,10 +1,10 @@
+-- An incremental run replaces the conversions of the purchases whose attribution may have changed.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='conversion_id',
+        incremental_strategy='replace_rows',
         on_schema_change='fail',
-        pre_hook="{{ delete_rows_to_rebuild('conversion_id', touched_attributed_purchase_ids) }}"
+        replaced_rows={'key': 'conversion_id', 'touched_keys': 'touched_attributed_purchase_ids'}
     )
 }}
 

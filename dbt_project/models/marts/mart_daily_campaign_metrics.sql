@@ -1,11 +1,10 @@
+-- An incremental run replaces every row, or the rows of its window of days.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['metric_date', 'campaign_id'],
+        incremental_strategy='replace_rows',
         on_schema_change='fail',
-        meta={'window_of_days': true},
-        pre_hook="{{ delete_rows_to_rebuild(date_expr='metric_date') }}"
+        replaced_rows={'days': 'metric_date'}
     )
 }}
 

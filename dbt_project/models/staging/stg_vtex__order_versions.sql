@@ -1,17 +1,18 @@
+-- An incremental run replaces the versions that arrive again.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook="{{ delete_keys_in_new_batches(source('raw', 'orders'), {'order_id': 'order_id', 'last_changed_at': 'last_change'}) }}"
+        incremental_strategy='replace_rows',
+        replaced_rows={'key': ['order_id', 'last_changed_at'], 'touched_keys': 'order_versions_in_new_batches'},
+        on_schema_change='fail'
     )
 }}
 
 -- One row per version of a VTEX order (order_id, last_changed_at). An order is re-sent whenever
 -- it changes; the same version delivered twice is kept once (the last copy loaded).
 -- Incremental (docs/decisions.md, "Staging tables"): the versions of the new raw batches
--- replace the copies of the same versions already here (the pre-hook deletes them), as the
--- new batches hold the later copies.
+-- replace the copies of the same versions already here (replaced_rows: the versions arriving in
+-- them), as the new batches hold the later copies.
 {% set source_rows -%}
     (
         select
