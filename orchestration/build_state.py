@@ -52,8 +52,11 @@ def project_digest(project_dir: Path = DBT_PROJECT_DIR) -> str:
 
 
 def current_inputs(con: duckdb.DuckDBPyConnection, timezone: str) -> BuildInputs:
-    """The inputs a build would use now (the raw layer must exist: a load ran before)."""
-    raw_batch = con.execute("SELECT coalesce(max(batch_id), 0) FROM raw.loaded_files").fetchone()[0]
+    """The inputs a build would use now (raw batch -1: nothing was ever loaded)."""
+    has_ledger = con.execute("SELECT count(*) FROM information_schema.tables "
+                             "WHERE table_schema = 'raw' AND table_name = 'loaded_files'").fetchone()[0]
+    raw_batch = (con.execute("SELECT coalesce(max(batch_id), 0) FROM raw.loaded_files").fetchone()[0]
+                 if has_ledger else -1)
     return BuildInputs(int(raw_batch), project_digest(), f"timezone={timezone}")
 
 
