@@ -146,3 +146,22 @@ def test_the_overview_figure_times_the_page_reads_on_a_published_copy(tmp_path):
     assert figure["per_range"]["7_days"]["conversions"] == last_week
     assert figure["per_range"]["30_days"]["conversions"] == every_day  # 30 days reach the first
     assert figure["seconds"] == max(entry["median_seconds"] for entry in figure["per_range"].values())
+
+
+def test_the_spark_check_names_the_mart_whose_published_fingerprint_differs(tmp_path):
+    from orchestration.bench.spark_engine import compare_published
+
+    def publication(root, conversions_hash):
+        (root / "publish" / "current").mkdir(parents=True)
+        marts = {"dim_campaigns": {"columns": [["campaign_id", "VARCHAR"]], "rows": 2, "row_hash_sum": "7"},
+                 "fct_conversions": {"columns": [["conversion_id", "VARCHAR"]], "rows": 3,
+                                     "row_hash_sum": conversions_hash}}
+        (root / "publish" / "current" / "publication.json").write_text(json.dumps({"marts": marts}))
+        return root
+
+    duckdb_run, same, other = (publication(tmp_path / name, hash_sum) for name, hash_sum in
+                               (("duckdb", "11"), ("spark_same", "11"), ("spark_other", "12")))
+    assert compare_published(duckdb_run, same).ok
+    check = compare_published(duckdb_run, other)
+    assert not check.ok and check.expected_rows == check.actual_rows == 5
+    assert "fct_conversions" in check.diff and "dim_campaigns" not in check.diff
