@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -31,6 +32,7 @@ import polars_contract as contract
 CLICK_WINDOW = timedelta(hours=360)
 ASSISTED_WINDOW = timedelta(hours=72)
 INSTANT = pl.Datetime("us")  # naive UTC, microseconds: the warehouse's TIMESTAMP
+CHUNK_LINES = 50_000  # lines decoded at a time: nested webhook bodies take much memory in Polars' reader
 
 
 def landing_files(landing: Path, source: str) -> list[str]:
@@ -38,24 +40,25 @@ def landing_files(landing: Path, source: str) -> list[str]:
     return sorted(str(p) for p in landing.glob(f"{source}/dt=*/*") if p.name.endswith((".jsonl", ".jsonl.gz")))
 
 
-def json_objects(landing: Path, source: str, rules: dict) -> pl.DataFrame:
-    """Every line of a source that is a JSON object: its position in loading order (`row`), the
-    day its file was received, its text, and its properties decoded by `rules`' types."""
-    files = landing_files(landing, source)
-    if not files:
-        return pl.DataFrame(schema={"row": pl.UInt32, "received": pl.Date, "line": pl.String, **rules})
-    lines = (
-        pl.scan_lines(files, name="line", row_index_name="row", include_file_paths="path")
-        .filter(pl.col("line").str.strip_chars_start().str.starts_with("{")
-                & pl.col("line").str.json_path_match("$").is_not_null())
-        .select("row", pl.col("path").str.extract(r"/dt=(\d{4}-\d{2}-\d{2})/[^/]+$").str.to_date().alias("received"),
-                "line")
-        .collect()
-    )
-    text = lines.select(pl.col("line").str.join("\n")).item() if lines.height else ""
-    decoded = pl.read_ndjson(text.encode(), schema=rules, ignore_errors=True) if lines.height else \
-        pl.DataFrame(schema=rules)
-    return pl.concat([lines, decoded], how="horizontal")
+def read_source(landing: Path, source: str, schema: dict, keep: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """`keep` applied to every line of a source that is a JSON object, file by file and in chunks
+    (memory holds one chunk's decoded lines at a time): the line's position in loading order
+    (`row`), the day its file was received, its text, and its properties decoded by `schema`'s
+    types."""
+    parts, offset = [], 0
+    for path in landing_files(landing, source):
+        lines = pl.scan_lines(path, name="line", row_index_name="row", row_index_offset=offset).collect()
+        offset += lines.height
+        objects = lines.filter(pl.col("line").str.strip_chars_start().str.starts_with("{")
+                               & pl.col("line").str.json_path_match("$").is_not_null())
+        objects = objects.with_columns(received=pl.lit(date.fromisoformat(Path(path).parent.name.removeprefix("dt="))))
+        for chunk in objects.iter_slices(CHUNK_LINES):
+            decoded = pl.read_ndjson(chunk.select(pl.col("line").str.join("\n")).item().encode(), schema=schema,
+                                     ignore_errors=True)
+            parts.append(keep(pl.concat([chunk, decoded], how="horizontal")))
+    if not parts:
+        parts.append(keep(pl.DataFrame(schema={"row": pl.UInt32, "line": pl.String, "received": pl.Date, **schema})))
+    return pl.concat(parts)
 
 
 def judged(frame: pl.DataFrame, rules: dict, document=None) -> pl.DataFrame:
@@ -81,25 +84,21 @@ def text(name: str) -> pl.Expr:
 # ------------------------------------------------------------------------------------------
 
 def read_sends(landing: Path) -> pl.LazyFrame:
-    rules = contract.schema(contract.SENDS)
-    sends = judged(json_objects(landing, "sends", rules), contract.SENDS)
-    return (sends.lazy()
-            .select("row", text("message_id"), text("campaign_id"), text("user_id"),
-                    contract.instant(text("sent_at")).alias("sent_at"))
-            .sort("row").unique("message_id", keep="first", maintain_order=True).drop("row"))
+    sends = read_source(landing, "sends", contract.schema(contract.SENDS), lambda lines: judged(lines, contract.SENDS).select(
+        "row", text("message_id"), text("campaign_id"), text("user_id"),
+        contract.instant(text("sent_at")).alias("sent_at")))
+    return sends.lazy().sort("row").unique("message_id", keep="first", maintain_order=True).drop("row")
 
 
 def read_clicks(landing: Path) -> pl.LazyFrame:
-    clicks = judged(json_objects(landing, "clicks", contract.schema(contract.CLICKS)), contract.CLICKS)
-    return (clicks.lazy()
-            .select("row", text("click_id"), text("message_id"), contract.instant(text("clicked_at")).alias("clicked_at"))
-            .sort("row").unique("click_id", keep="first", maintain_order=True).drop("row", "click_id"))
+    clicks = read_source(landing, "clicks", contract.schema(contract.CLICKS), lambda lines: judged(lines, contract.CLICKS).select(
+        "row", text("click_id"), text("message_id"), contract.instant(text("clicked_at")).alias("clicked_at")))
+    return clicks.lazy().sort("row").unique("click_id", keep="first", maintain_order=True).drop("row", "click_id")
 
 
 def read_orders(landing: Path) -> pl.LazyFrame:
-    orders = judged(json_objects(landing, "orders", contract.schema(contract.ORDERS)), contract.ORDERS)
     cents = pl.col("items").list.eval(pl.element().struct.field("sellingPrice") * pl.element().struct.field("quantity"))
-    return orders.lazy().select(
+    return read_source(landing, "orders", contract.schema(contract.ORDERS), lambda lines: judged(lines, contract.ORDERS).select(
         "row", text("orderId").alias("order_id"),
         pl.coalesce(pl.when(text("orderGroup") != "").then(text("orderGroup")), text("orderId")).alias("purchase_id"),
         text("status"),
@@ -108,50 +107,57 @@ def read_orders(landing: Path) -> pl.LazyFrame:
         pl.col("clientProfileData").struct.field("userProfileId").alias("user_id"),
         pl.col("storePreferencesData").struct.field("currencyCode").alias("currency"),
         cents.list.sum().fill_null(0).alias("total_cents"),
-    )
+    )).lazy()
 
 
-def read_webhooks(landing: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(statuses, button taps): the bodies that keep the envelope's rules, then each of their
-    statuses and inbound messages judged alone (a bad one is left out, the rest count)."""
-    streams = {"statuses": contract.STATUS, "messages": contract.MESSAGE}
-    change = pl.Struct({"value": pl.Struct({s: pl.List(pl.Struct(contract.schema(r))) for s, r in streams.items()})})
-    rules = {"object": pl.Binary(), "entry": pl.List(pl.Struct({"id": pl.Binary(), "changes": pl.List(change)}))}
-    bodies = judged(json_objects(landing, "whatsapp", rules), contract.ENVELOPE)
+WEBHOOK_STREAMS = {"statuses": contract.STATUS, "messages": contract.MESSAGE}
+
+
+def webhook_items(lines: pl.DataFrame) -> pl.DataFrame:
+    """The statuses and inbound messages of the bodies that keep the envelope's rules, each
+    judged alone (a bad one is left out, the rest of its body counts), with their positions."""
+    bodies = judged(lines, contract.ENVELOPE)
     changes = (bodies.select("row", "received", "line", "entry")
-               .filter(pl.col("entry").list.len() > 0)
                .with_columns(entry_at=pl.int_ranges(pl.col("entry").list.len())).explode("entry", "entry_at")
                .with_columns(changes=pl.col("entry").struct.field("changes"))
-               .filter(pl.col("changes").list.len() > 0)
-               .with_columns(change_at=pl.int_ranges(pl.col("changes").list.len())).explode("changes", "change_at"))
-    items = {}
-    for stream, stream_rules in streams.items():
-        rows = (changes.with_columns(item=pl.col("changes").struct.field("value").struct.field(stream))
-                .filter(pl.col("item").list.len() > 0)
-                .with_columns(item_at=pl.int_ranges(pl.col("item").list.len())).explode("item", "item_at")
-                .select("row", "received", "line", "entry_at", "change_at", "item_at", pl.col("item").struct.unnest())
-                if changes.height else pl.DataFrame())
-        if not rows.height:
-            items[stream] = pl.DataFrame(schema={"row": pl.UInt32, "received": pl.Date, **contract.schema(stream_rules)})
-            continue
+               .with_columns(change_at=pl.int_ranges(pl.col("changes").list.len())).explode("changes", "change_at")
+               .filter(pl.col("change_at").is_not_null()))
+    found = []
+    for stream, rules in WEBHOOK_STREAMS.items():
         # A list element that is no object decodes to nulls: its required id is missing, so it is bad.
+        rows = (changes.with_columns(item=pl.col("changes").struct.field("value").struct.field(stream))
+                .with_columns(item_at=pl.int_ranges(pl.col("item").list.len())).explode("item", "item_at")
+                .filter(pl.col("item_at").is_not_null())
+                .select("row", "received", "line", "entry_at", "change_at", "item_at", pl.col("item").struct.unnest()))
+
         def document(row: dict, stream=stream) -> object:
             return contract.python_item(row["line"], (row["entry_at"], row["change_at"]), stream, row["item_at"])
 
-        items[stream] = judged(rows, stream_rules, document)
-    statuses = items["statuses"].lazy().select(
-        text("id").alias("message_id"), text("status"),
-        contract.unix_instant(text("timestamp")).alias("status_at"))
-    taps = (items["messages"].lazy()
-            .filter((text("type") == "button")
-                    | ((text("type") == "interactive")
-                       & (pl.col("interactive").struct.field("type") == "button_reply")))
-            .select("row", "entry_at", "change_at", "item_at", text("id").alias("tap_id"),
-                    pl.col("context").struct.field("id").alias("message_id"),
-                    contract.unix_instant(text("timestamp")).alias("clicked_at"))
-            .sort("row", "entry_at", "change_at", "item_at").unique("tap_id", keep="first", maintain_order=True)
-            .filter(pl.col("message_id").is_not_null())
-            .select("message_id", "clicked_at"))
+        kept = judged(rows, rules, document)
+        is_status = stream == "statuses"
+        found.append(kept.select(
+            pl.lit(stream).alias("stream"), "row", "entry_at", "change_at", "item_at", text("id"),
+            (text("status") if is_status else pl.lit(None, pl.String)).alias("status"),
+            contract.unix_instant(text("timestamp")).alias("at"),
+            (pl.lit(None, pl.String) if is_status else pl.col("context").struct.field("id")).alias("context_id"),
+            (pl.lit(False) if is_status else (text("type") == "button") | (
+                (text("type") == "interactive") & (pl.col("interactive").struct.field("type") == "button_reply"))
+             ).alias("is_tap")))
+    return pl.concat(found)
+
+
+def read_webhooks(landing: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(statuses, button taps)."""
+    change = pl.Struct({"value": pl.Struct({s: pl.List(pl.Struct(contract.schema(r)))
+                                            for s, r in WEBHOOK_STREAMS.items()})})
+    schema = {"object": pl.Binary(), "entry": pl.List(pl.Struct({"id": pl.Binary(), "changes": pl.List(change)}))}
+    items = read_source(landing, "whatsapp", schema, webhook_items).lazy()
+    statuses = (items.filter(pl.col("stream") == "statuses")
+                .select(pl.col("id").alias("message_id"), "status", pl.col("at").alias("status_at")))
+    taps = (items.filter((pl.col("stream") == "messages") & pl.col("is_tap"))
+            .sort("row", "entry_at", "change_at", "item_at").unique("id", keep="first", maintain_order=True)
+            .filter(pl.col("context_id").is_not_null())
+            .select(pl.col("context_id").alias("message_id"), pl.col("at").alias("clicked_at")))
     return statuses, taps
 
 
