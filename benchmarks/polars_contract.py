@@ -192,10 +192,9 @@ def _fits(value, rule: Rule, received: date, in_list: bool) -> bool:
     if rule.kind == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
             return False
-        low, high = rule.low, rule.high
-        if not in_list:  # the loader casts a document's integer to BIGINT
-            low, high = max(low, BIGINT[0]) if low is not None else BIGINT[0], min(high, BIGINT[1]) if high is not None else BIGINT[1]
-        return (low is None or value >= low) and (high is None or value <= high)
+        if not in_list and not BIGINT[0] <= value <= BIGINT[1]:
+            return False  # the loader casts a document's integer to BIGINT
+        return (rule.low is None or value >= rule.low) and (rule.high is None or value <= rule.high)
     if rule.kind == "object":
         return isinstance(value, dict)
     if not isinstance(value, list):

@@ -94,30 +94,38 @@ def text(name: str) -> pl.Expr:
 # ------------------------------------------------------------------------------------------
 
 def read_sends(landing: Path) -> pl.LazyFrame:
-    sends = read_source(landing, "sends", contract.schema(contract.SENDS), lambda lines: judged(lines, contract.SENDS).select(
-        "row", text("message_id"), text("campaign_id"), text("user_id"),
-        contract.instant(text("sent_at")).alias("sent_at")))
+    def keep(lines: pl.DataFrame) -> pl.DataFrame:
+        return judged(lines, contract.SENDS).select("row", text("message_id"), text("campaign_id"), text("user_id"),
+                                                    contract.instant(text("sent_at")).alias("sent_at"))
+
+    sends = read_source(landing, "sends", contract.schema(contract.SENDS), keep)
     return sends.lazy().sort("row").unique("message_id", keep="first", maintain_order=True).drop("row")
 
 
 def read_clicks(landing: Path) -> pl.LazyFrame:
-    clicks = read_source(landing, "clicks", contract.schema(contract.CLICKS), lambda lines: judged(lines, contract.CLICKS).select(
-        "row", text("click_id"), text("message_id"), contract.instant(text("clicked_at")).alias("clicked_at")))
+    def keep(lines: pl.DataFrame) -> pl.DataFrame:
+        return judged(lines, contract.CLICKS).select("row", text("click_id"), text("message_id"),
+                                                     contract.instant(text("clicked_at")).alias("clicked_at"))
+
+    clicks = read_source(landing, "clicks", contract.schema(contract.CLICKS), keep)
     return clicks.lazy().sort("row").unique("click_id", keep="first", maintain_order=True).drop("row", "click_id")
 
 
 def read_orders(landing: Path) -> pl.LazyFrame:
-    cents = pl.col("items").list.eval(pl.element().struct.field("sellingPrice") * pl.element().struct.field("quantity"))
-    return read_source(landing, "orders", contract.schema(contract.ORDERS), lambda lines: judged(lines, contract.ORDERS).select(
-        "row", text("orderId").alias("order_id"),
-        pl.coalesce(pl.when(text("orderGroup") != "").then(text("orderGroup")), text("orderId")).alias("purchase_id"),
-        text("status"),
-        contract.instant(text("creationDate")).alias("created_at"),
-        contract.instant(text("lastChange")).alias("last_change"),
-        pl.col("clientProfileData").struct.field("userProfileId").alias("user_id"),
-        pl.col("storePreferencesData").struct.field("currencyCode").alias("currency"),
-        cents.list.sum().fill_null(0).alias("total_cents"),
-    )).lazy()
+    item = pl.element().struct
+    cents = pl.col("items").list.eval(item.field("sellingPrice") * item.field("quantity")).list.sum().fill_null(0)
+    group = pl.when(text("orderGroup") != "").then(text("orderGroup"))
+
+    def keep(lines: pl.DataFrame) -> pl.DataFrame:
+        return judged(lines, contract.ORDERS).select(
+            "row", text("orderId").alias("order_id"), pl.coalesce(group, text("orderId")).alias("purchase_id"),
+            text("status"), contract.instant(text("creationDate")).alias("created_at"),
+            contract.instant(text("lastChange")).alias("last_change"),
+            pl.col("clientProfileData").struct.field("userProfileId").alias("user_id"),
+            pl.col("storePreferencesData").struct.field("currencyCode").alias("currency"),
+            cents.alias("total_cents"))
+
+    return read_source(landing, "orders", contract.schema(contract.ORDERS), keep).lazy()
 
 
 WEBHOOK_STREAMS = {"statuses": contract.STATUS, "messages": contract.MESSAGE}
