@@ -1,7 +1,7 @@
-"""The Polars peer counts exactly the lines our loader loads: on landing files full of lines that
-break the feed contracts one way each (the rules Polars judges natively, and those it hands to
-Python's json), the peer's reminders, clicks, orders, statuses and button taps are the raw
-tables' (benchmarks/polars_contract.py)."""
+"""The bench's Polars peer and whole floor count exactly the lines our loader loads: on landing
+files full of lines that break the feed contracts one way each (for the peer, the rules Polars
+judges natively and those it hands to Python's json: benchmarks/polars_contract.py), their
+reminders, clicks, orders, statuses and button taps are the raw tables'."""
 
 import json
 import sys
@@ -149,3 +149,22 @@ def test_the_peer_keeps_the_statuses_and_taps_the_loader_loads(landing_and_raw):
         con, "SELECT context ->> '$.id', message_at FROM raw.whatsapp_messages "
              "WHERE message_type = 'button' OR interactive ->> '$.type' = 'button_reply'")
     assert len(taps) == 2
+
+
+def test_the_whole_floor_keeps_the_lines_the_loader_loads(landing_and_raw, tmp_path):
+    from orchestration.bench.worker import script_text
+
+    landing, con = landing_and_raw
+    floor = duckdb.connect(str(tmp_path / "floor.duckdb"))
+    floor.execute(f"SET VARIABLE landing = '{landing}'")
+    floor.execute(script_text(str(REPO_ROOT / "benchmarks" / "whole_floor.sql")))
+    for table, columns in (("sends", "message_id, campaign_id, user_id, sent_at"),
+                           ("clicks", "click_id, message_id, clicked_at"),
+                           ("orders", "order_id, order_group, status, creation_date, last_change, items"),
+                           ("whatsapp_statuses", "message_id, status, status_at"),
+                           ("whatsapp_messages", "inbound_message_id, message_type, message_at, context, interactive")):
+        query = f"SELECT DISTINCT {columns} FROM raw.{table}"
+        assert rows(floor, query) == rows(con, query), table
+    stored = floor.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+                           "WHERE database_name = 'floor' AND NOT temporary").fetchall()
+    assert sorted(stored) == [("engine_floor.conversions",), ("engine_floor.daily_metrics",)]
