@@ -1,5 +1,6 @@
-"""The benchmark harness at scale XS: every figure is measured, the engine floor and the pandas
-peer find the same conversions and daily metrics as the marts, and the results are written.
+"""The benchmark harness at scale XS: every figure is measured, the engine floor, the whole floor
+and the pandas and Polars peers find the same conversions and daily metrics as the marts, and
+the results are written.
 No timing is asserted: the targets are for scale M on a quiet machine, not for a test run."""
 
 import json
@@ -15,7 +16,7 @@ from orchestration.bench.feeds import ensure_feeds
 from orchestration.bench.scales import SCALES, Scale, get_scale
 
 FIGURES = ("parse_floor", "ingestion", "engine_floor", "transforms", "pandas_peer", "pipeline_full",
-           "pipeline_incremental", "definitions_load")
+           "pipeline_incremental", "definitions_load", "whole_floor", "polars_peer")
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +53,14 @@ def test_bench_xs_floor_peer_and_marts_agree(bench_xs):
     assert not failed, mismatch + "\n" + "\n".join(c["diff"] for c in failed)
     names = " / ".join(c["name"] for c in results["checks"])
     for side in ("engine floor conversions", "pandas peer conversions", "engine floor daily metrics",
-                 "pandas peer daily metrics", "after the incremental run: engine floor conversions"):
+                 "pandas peer daily metrics", "after the incremental run: engine floor conversions",
+                 "whole floor conversions", "whole floor daily metrics", "Polars peer conversions",
+                 "Polars peer daily metrics"):
         assert side in names
-    conversions = next(c for c in results["checks"] if c["name"].startswith("engine floor conversions"))
-    assert conversions["expected_rows"] > 0, "the XS feeds must hold conversions, or the check proves nothing"
+    for side in ("engine floor conversions", "whole floor conversions", "Polars peer conversions"):
+        conversions = next(c for c in results["checks"] if c["name"].startswith(side))
+        assert conversions["expected_rows"] > 0, "the XS feeds must hold conversions, or the check proves nothing"
+        assert conversions["actual_rows"] == conversions["expected_rows"], side
 
 
 @pytest.mark.slow
@@ -66,9 +71,10 @@ def test_bench_xs_writes_results_with_machine_info_and_ratios(bench_xs):
     for key in ("cpu_count", "memory_bytes", "python", "duckdb"):
         assert written["machine"][key]
     for ratio in ("ingestion_throughput_vs_parse_floor", "transforms_vs_engine_floor", "pandas_vs_transforms",
-                  "incremental_vs_full"):
+                  "incremental_vs_full", "full_run_vs_whole_floor", "polars_peer_vs_full_run"):
         assert written["ratios"][ratio] is not None, ratio
-    assert {t["name"] for t in written["targets"]} >= {"definitions load (s)", "incremental day / full run"}
+    assert {t["name"] for t in written["targets"]} >= {"definitions load (s)", "incremental day / full run",
+                                                       "full run / whole floor", "Polars peer / full run"}
 
 
 def test_feeds_hold_back_the_incremental_day(tmp_path):

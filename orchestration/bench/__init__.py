@@ -8,13 +8,15 @@ time and each in a process of its own:
 2. ingestion: our loader, source by source, into a new warehouse;
 3. transforms: `dbt build --full-refresh` on that warehouse;
 4. the engine floor: benchmarks/engine_floor.sql, the same rules by hand in DuckDB SQL;
-5. the pandas peer: benchmarks/pandas_peer.py, the same rules as a pandas user writes them;
+5. the whole floor: benchmarks/whole_floor.sql, DuckDB alone from the landing JSON to the same
+   answers; the pandas and Polars peers: benchmarks/pandas_peer.py and polars_peer.py, the
+   same rules as a pandas or a Polars user writes them;
 6. `campaigns run` through Dagster on the history (wall time, peak RSS of the process tree),
    then again after one more day has landed (the incremental day);
 7. the time to import the Dagster definitions in a fresh Python;
 8. the overview page answering a range change (7 and 30 days) on the marts step 6 published;
 9. the two runs of step 6 again with CAMPAIGNS_ENGINE=spark, at XS and S (spark_engine.py).
-The floor and the peer must find the same conversions and daily metrics as the marts, and the
+The floors and the peers must find the same conversions and daily metrics as the marts, and the
 marts after the incremental run the same as the floor over all the data, the spark engine's
 published marts the same as the DuckDB engine's: a failed check is
 printed as a diff and raises BenchMismatch (after the results are written), since timings of

@@ -1,5 +1,5 @@
-"""The equality checks: the engine floor, the pandas peer and the marts must agree, or the
-timings compare programs that do different things.
+"""The equality checks: the engine floor, the whole floor, the pandas and Polars peers and the
+marts must agree, or the timings compare programs that do different things.
 
 Conversions are compared on the contract's key (docs/spec.md section 3): conversion_id (the orderGroup),
 message_id, attribution_type and order_total, as multisets. The daily metrics are compared
@@ -80,7 +80,7 @@ def compare_outputs(con: duckdb.DuckDBPyConnection, label: str, conversions: str
 
 
 def peer_relations(out_dir: str) -> tuple[str, str]:
-    """The pandas peer's CSV outputs as DuckDB relations."""
+    """A peer's CSV outputs (pandas or Polars) as DuckDB relations."""
     def csv(name: str) -> str:
         path = f"{out_dir}/{name}".replace("'", "''")
         return f"read_csv('{path}', header = true, all_varchar = true)"

@@ -20,6 +20,8 @@ from orchestration.settings import REPO_ROOT, subprocess_environment
 BENCHMARKS_DIR = REPO_ROOT / "benchmarks"
 ENGINE_FLOOR_SQL = BENCHMARKS_DIR / "engine_floor.sql"
 PANDAS_PEER = BENCHMARKS_DIR / "pandas_peer.py"
+WHOLE_FLOOR_SQL = BENCHMARKS_DIR / "whole_floor.sql"
+POLARS_PEER = BENCHMARKS_DIR / "polars_peer.py"
 PEER_TIMEOUT_SECONDS = 3 * 3600
 PEER_MEMORY_SHARE = 0.7  # at L the peer runs only if M's peak, scaled up, fits in this share of RAM
 DEFINITIONS_LOADS = 3

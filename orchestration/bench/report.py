@@ -56,6 +56,7 @@ def machine_info() -> dict:
         "pandas": version("pandas"),
         "pyspark": version("pyspark"),
         "dbt_spark": version("dbt-spark"),
+        "polars": version("polars"),
         "git_commit": commit,
     }
 
@@ -90,10 +91,22 @@ def ratios(figures: dict) -> dict:
         # Tracked, not targeted: Spark on one small machine is expected to be far slower.
         "spark_vs_duckdb_full": _ratio(spark_full, full),
         "spark_vs_duckdb_incremental": _ratio(spark_incremental, incremental),
+        **whole_run_ratios(figures),
     }
 
 
-_BOUNDS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
+def whole_run_ratios(figures: dict) -> dict:
+    """The full `campaigns run` against what else turns the landing JSON into the conversions:
+    the whole floor (DuckDB alone) and the peers a user might pick instead."""
+    full = figures.get("pipeline_full", {}).get("seconds")
+    return {
+        "full_run_vs_whole_floor": _ratio(full, figures.get("whole_floor", {}).get("seconds")),
+        "polars_peer_vs_full_run": _ratio(figures.get("polars_peer", {}).get("seconds"), full),
+        "pandas_peer_vs_full_run": _ratio(figures.get("pandas_peer", {}).get("seconds"), full),
+    }
+
+
+_BOUNDS = {">=": operator.ge, "<=": operator.le, "<": operator.lt, ">": operator.gt}
 
 
 def targets(figures: dict, ratio: dict) -> list[dict]:
@@ -116,6 +129,9 @@ def targets(figures: dict, ratio: dict) -> list[dict]:
         target("campaigns run peak memory (GiB)", round(peak / GIB, 3) if peak else None, "<", 4, " GiB"),
         target("definitions load (s)", round(load, 3) if load else None, "<", 3, " s"),
         target("overview page range change (s)", round(page, 3) if page else None, "<", 2, " s"),
+        target("full run / whole floor", ratio.get("full_run_vs_whole_floor"), "<=", 3),
+        # above 1: the run beats the Polars peer
+        target("Polars peer / full run", ratio.get("polars_peer_vs_full_run"), ">", 1),
     ]
 
 
@@ -178,6 +194,10 @@ def render_table(results: dict) -> str:
     peer = figures.get("pandas_peer", {})
     add("pandas peer", "pandas_peer",
         note=f"read {_seconds(peer.get('read_seconds'))}, transform {_seconds(peer.get('transform_seconds'))}")
+    polars = figures.get("polars_peer", {})
+    add("Polars peer", "polars_peer",
+        note=f"read {_seconds(polars.get('read_seconds'))}, transform {_seconds(polars.get('transform_seconds'))}")
+    add("whole floor (whole_floor.sql)", "whole_floor", note="landing JSON to the marts' answers, DuckDB alone")
     add("campaigns run (full history)", "pipeline_full", note="Dagster: load + dbt + publish")
     add("campaigns run (incremental day)", "pipeline_incremental",
         note=f"{results['feeds']['next_day']['bytes'] / MIB:,.1f} MiB landed")

@@ -14,8 +14,8 @@ import duckdb
 from orchestration.bench.compare import Check, compare_outputs, peer_relations
 from orchestration.bench.feeds import Feeds, link_tree
 from orchestration.bench.harness import (BENCHMARKS_DIR, DEFINITIONS_LOADS, ENGINE_FLOOR_SQL, PANDAS_PEER,
-                                         PEER_MEMORY_SHARE, PEER_TIMEOUT_SECONDS, Bench, dbt_executable,
-                                         warm_page_cache)
+                                         PEER_MEMORY_SHARE, PEER_TIMEOUT_SECONDS, POLARS_PEER, WHOLE_FLOOR_SQL,
+                                         Bench, dbt_executable, warm_page_cache)
 from orchestration.bench.measure import run_process
 from orchestration.bench.report import GIB
 from orchestration.bench.scales import Scale
@@ -92,8 +92,8 @@ def measure_engine_floor(bench: Bench, warehouse: Path, figure: str | None) -> l
         con.close()
 
 
-def _peer_decision(scale: Scale, skip_peer: bool | None) -> str | None:
-    """Why the peer is skipped, or None to run it."""
+def _peer_decision(scale: Scale, skip_peer: bool | None, figure: str = "pandas_peer") -> str | None:
+    """Why the peer (timed as `figure`) is skipped, or None to run it."""
     if skip_peer is True:
         return "skipped on request"
     if skip_peer is False or scale.name != "L":
@@ -102,9 +102,9 @@ def _peer_decision(scale: Scale, skip_peer: bool | None) -> str | None:
     if not reference.exists():
         return "at L the peer runs only if M's results show it can finish: run scale M first (or skip_peer=False)"
     m = json.loads(reference.read_text())
-    peak = (m.get("figures", {}).get("pandas_peer") or {}).get("peak_rss_bytes")
+    peak = (m.get("figures", {}).get(figure) or {}).get("peak_rss_bytes")
     if not peak:
-        return "M's results have no pandas peer figure to extrapolate from"
+        return f"M's results have no {figure.replace('_', ' ')} figure to extrapolate from"
     import psutil
 
     estimate = peak * scale.reminders / m["scale"]["reminders"]
@@ -139,6 +139,55 @@ def measure_peer(bench: Bench, feeds: Feeds, warehouse: Path, skip_peer: bool | 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return compare_outputs(con, "pandas peer", conversions, daily)
+    finally:
+        con.close()
+
+
+def measure_whole_floor(bench: Bench, feeds: Feeds, warehouse: Path) -> list[Check]:
+    """The whole floor from the landing JSON into a database of its own, then its answers
+    against the marts of `warehouse`."""
+    bench.say("whole floor (benchmarks/whole_floor.sql, from the landing JSON)")
+    floor = bench.work / "whole_floor.duckdb"
+    bench.figures["whole_floor"] = bench.worker("whole_floor", landing=str(feeds.landing), database=str(floor),
+                                                script=str(WHOLE_FLOOR_SQL))
+    bench.say(f"  {bench.figures['whole_floor']['seconds']:.2f} s")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        if not _marts_exist(con):
+            return _missing_marts("whole floor", warehouse)
+        con.execute("ATTACH '" + str(floor).replace("'", "''") + "' AS whole_floor (READ_ONLY)")
+        return compare_outputs(con, "whole floor", "whole_floor.engine_floor.conversions",
+                               "whole_floor.engine_floor.daily_metrics")
+    finally:
+        con.close()
+
+
+def measure_polars_peer(bench: Bench, feeds: Feeds, warehouse: Path, skip_peer: bool | None) -> list[Check]:
+    """The Polars peer on the landing files (skipped as the pandas peer is), then its answers
+    against the marts."""
+    reason = _peer_decision(bench.scale, skip_peer, "polars_peer")
+    if reason:
+        bench.figures["polars_peer"] = {"skipped": reason}
+        bench.say(f"Polars peer {reason}")
+        return []
+    out = bench.work / "polars_peer"
+    bench.say("Polars peer (benchmarks/polars_peer.py)")
+    run = run_process([sys.executable, str(POLARS_PEER), str(feeds.landing), str(out)], out.with_suffix(".log"),
+                      env=bench.env, cwd=REPO_ROOT, timeout=PEER_TIMEOUT_SECONDS)
+    if run.returncode == -9:
+        bench.figures["polars_peer"] = {"skipped": f"did not finish in {PEER_TIMEOUT_SECONDS} s",
+                                        "seconds": run.seconds, "peak_rss_bytes": run.peak_rss}
+        return []
+    if run.returncode != 0:
+        bench.fail("polars_peer", run)
+    timings = json.loads((out / "timings.json").read_text())
+    bench.figures["polars_peer"] = {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss,
+                                    "read_seconds": timings.get("read"), "transform_seconds": timings.get("transform")}
+    bench.say(f"  {run.seconds:.2f} s")
+    conversions, daily = peer_relations(str(out))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return compare_outputs(con, "Polars peer", conversions, daily)
     finally:
         con.close()
 

@@ -7,6 +7,7 @@ memory are its own (no warm buffer pool, no memory left over from the step befor
   (the faster of two scans); then, for reference, the same scan stored into a table;
 - ingest: our loader (orchestration/ingestion/loader.py), source by source, into a new warehouse;
 - engine_floor: benchmarks/engine_floor.sql over the raw tables;
+- whole_floor: benchmarks/whole_floor.sql from the landing JSON, into a database of its own;
 - run_steps: the step durations of the latest Dagster run recorded in a DAGSTER_HOME;
 - overview: the overview page's reads for a range change, on a published copy (bench/overview.py).
 Times are measured inside the process: interpreter start-up and imports are not the step's.
@@ -94,6 +95,32 @@ def engine_floor(database: str, script: str) -> dict:
     return {"seconds": seconds}
 
 
+def script_text(script: str) -> str:
+    """A DuckDB CLI script as one SQL text: each `.read FILE` line (relative to the repository)
+    replaced by that file, as the CLI reads it."""
+    from orchestration.settings import REPO_ROOT
+
+    lines = []
+    for line in Path(script).read_text().splitlines():
+        if line.startswith(".read "):
+            line = script_text(str(REPO_ROOT / line.removeprefix(".read ").strip()))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def whole_floor(landing: str, database: str, script: str) -> dict:
+    from orchestration.resources.warehouse import MEMORY_LIMIT, open_connection
+
+    sql = script_text(script)
+    Path(database).unlink(missing_ok=True)
+    started = time.perf_counter()
+    con = open_connection(database, memory_limit=MEMORY_LIMIT)
+    con.execute("SET VARIABLE landing = '" + landing.replace("'", "''") + "'")
+    con.execute(sql)
+    con.close()
+    return {"seconds": time.perf_counter() - started}
+
+
 def run_steps(dagster_home: str) -> dict:
     import dagster as dg
 
@@ -117,7 +144,7 @@ def overview(publish: str) -> dict:
 
 
 STEPS = {"parse_floor": parse_floor, "ingest": ingest, "engine_floor": engine_floor, "run_steps": run_steps,
-         "overview": overview}
+         "overview": overview, "whole_floor": whole_floor}
 
 
 def main(argv: list[str]) -> int:
