@@ -49,8 +49,17 @@ def assert_same_marts(spark, warehouse) -> dict:
     return on_spark
 
 
-def build_both(spark_warehouse, warehouse, root: Path, *args: str, timezone: str = "UTC") -> None:
-    on_spark = run_dbt_spark(spark_warehouse, root / "spark-target", "run", *args, timezone=timezone)
+@pytest.fixture(scope="module")
+def spark_dbt(spark_warehouse, tmp_path_factory) -> tuple[str, Path]:
+    """The Spark warehouse folder and one dbt target folder for the module's Spark runs (dbt
+    then parses the project once: partial parsing)."""
+    return spark_warehouse, tmp_path_factory.mktemp("spark_target")
+
+
+def build_both(spark_dbt: tuple[str, Path], warehouse, root: Path, *args: str, timezone: str = "UTC") -> None:
+    """`dbt run` on Spark (`spark_dbt`: its warehouse folder and dbt target), then on DuckDB."""
+    spark_warehouse, spark_target = spark_dbt
+    on_spark = run_dbt_spark(spark_warehouse, spark_target, "run", *args, timezone=timezone)
     assert on_spark.success, on_spark.output[-5000:]
     on_duckdb = run_dbt(warehouse, root / "duckdb-target", "run", *args, timezone=timezone)
     assert on_duckdb.success, on_duckdb.output[-5000:]
@@ -66,17 +75,17 @@ def land(spark, root: Path, name: str, load, *warehouses) -> None:
 
 
 @pytest.fixture(scope="module")
-def week(spark, spark_warehouse, tmp_path_factory):
+def week(spark, spark_dbt, tmp_path_factory):
     """The hand-written week built on both engines, then its late events and an incremental run:
     the marts of each engine after each build."""
     reset_spark(spark)
     root = tmp_path_factory.mktemp("spark_week")
     warehouse = create_warehouse(root / "warehouse.duckdb")
     land(spark, root, "first-days", load_first_days, warehouse)
-    build_both(spark_warehouse, warehouse, root)
+    build_both(spark_dbt, warehouse, root)
     first_days = (spark_marts(spark), duckdb_marts(warehouse))
     land(spark, root, "late-events", load_late_events, warehouse)
-    build_both(spark_warehouse, warehouse, root)
+    build_both(spark_dbt, warehouse, root)
     return {"first_days": first_days, "late_events": (spark_marts(spark), duckdb_marts(warehouse)),
             "warehouse": warehouse}
 
@@ -101,9 +110,9 @@ def test_late_events_change_the_spark_marts_as_they_change_duckdbs(week):
     assert on_spark["fct_conversions"] != week["first_days"][0]["fct_conversions"]
 
 
-def test_dbt_unit_tests_pass_on_spark(week, spark, spark_warehouse, tmp_path):
+def test_dbt_unit_tests_pass_on_spark(week, spark_dbt):
     """The unit tests read their inputs' column types from the built relations (the week's)."""
-    result = run_dbt_spark(spark_warehouse, tmp_path / "target", "test", "--select", "test_type:unit")
+    result = run_dbt_spark(*spark_dbt, "test", "--select", "test_type:unit")
     assert result.success, result.output[-5000:]
     statuses = result.statuses("unit_test")
     assert len(statuses) >= 30 and set(statuses.values()) == {"pass"}
@@ -111,7 +120,7 @@ def test_dbt_unit_tests_pass_on_spark(week, spark, spark_warehouse, tmp_path):
 
 @pytest.mark.parametrize("seed, timezone", [(5, "America/New_York")])
 def test_a_random_feed_in_loads_in_any_order_ends_as_a_full_build_on_both_engines(
-        spark, spark_warehouse, tmp_path, seed, timezone):
+        spark, spark_dbt, tmp_path, seed, timezone):
     """A random feed (duplicates, statuses before sends, versions out of order, cancellations,
     split orders, New York's DST change) landed in three loads in random order, an incremental
     run after each on both engines, then a full refresh: all four builds are the same marts."""
@@ -132,9 +141,9 @@ def test_a_random_feed_in_loads_in_any_order_ends_as_a_full_build_on_both_engine
                     insert_raw(target, table, rows, batch_id=batch)
         land(spark, tmp_path, f"load-{number}", write, warehouse)
         batch_id += len({name for name, _ in load})
-        build_both(spark_warehouse, warehouse, tmp_path, timezone=timezone)
+        build_both(spark_dbt, warehouse, tmp_path, timezone=timezone)
     incremental = assert_same_marts(spark, warehouse)
     assert incremental["fct_conversions"]["rows"], "the feed should produce conversions"
 
-    build_both(spark_warehouse, warehouse, tmp_path, "--full-refresh", timezone=timezone)
+    build_both(spark_dbt, warehouse, tmp_path, "--full-refresh", timezone=timezone)
     assert assert_same_marts(spark, warehouse) == incremental
