@@ -24,8 +24,8 @@ SPARK_MASTER = "local[2]"  # the `spark` fixture's (tests/conftest.py)
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
 
 
-def run_dbt_spark(spark_warehouse: str, target_path: Path | str, *args: str, timezone: str = "UTC",
-                  dbt_vars: dict[str, Any] | None = None) -> DbtResult:
+def run_dbt_spark(spark_warehouse: str, target_path: Path | str, *args: str,
+                  timezone: str = "UTC", dbt_vars: dict[str, Any] | None = None) -> DbtResult:
     """`dbt <args> --target spark`, with its artifacts and logs in `target_path`."""
     from dbt.cli.main import dbtRunner
 
@@ -61,8 +61,9 @@ def copy_raw_to_spark(spark, warehouse: Path | str, scratch_dir: Path | str) -> 
 
 
 def _as_text(columns: list[str], relation: str) -> str:
-    # `string` is Spark's text type and a DuckDB alias of VARCHAR: one query for both engines.
-    return "select " + ", ".join(f"cast({c} as string) as {c}" for c in columns) + f" from {relation}"
+    # `string`: Spark's text type, a DuckDB alias of VARCHAR; one query for both engines.
+    text = ", ".join(f"cast({c} as string) as {c}" for c in columns)
+    return f"select {text} from {relation}"
 
 
 def _sorted(rows) -> list[tuple]:
@@ -75,9 +76,10 @@ def duckdb_marts(warehouse: Path | str) -> dict[str, dict[str, Any]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for mart in MARTS:
             types = con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = 'marts' and table_name = ? order by ordinal_position", [mart]).fetchall()
-            types = [(name, "string" if sql_type == "VARCHAR" else sql_type.lower()) for name, sql_type in types]
+                "select column_name, data_type from information_schema.columns where table_schema"
+                " = 'marts' and table_name = ? order by ordinal_position", [mart]).fetchall()
+            types = [(name, "string" if sql_type == "VARCHAR" else sql_type.lower())
+                     for name, sql_type in types]
             rows = con.execute(_as_text([name for name, _ in types], f"marts.{mart}")).fetchall()
             marts[mart] = {"types": types, "rows": _sorted(rows)}
     return marts
