@@ -6,7 +6,7 @@ keys are dbt's defaults: `["raw", <table>]` for the sources (the ingestion asset
 and `[<schema>, <model>]` for the models, e.g. `["marts", "fct_conversions"]`.
 
 The incremental models process the raw batches loaded since their last build (their watermark
-in `intermediate.batch_watermarks`, see docs/decisions.md), so a daily run is cheap and a subset
+in `intermediate.batch_watermark_log`, see docs/decisions.md), so a daily run is cheap and a subset
 of the assets can be materialized on its own. A run window (`campaigns run --start --end`, or the
 run config) recounts the daily marts' rows of those local days (the dbt vars `min_date` /
 `max_date`, orchestration/days.py); every new batch is absorbed, whatever its days.
