@@ -16,7 +16,7 @@ from orchestration.bench.feeds import ensure_feeds
 from orchestration.bench.scales import SCALES, Scale, get_scale
 
 FIGURES = ("parse_floor", "ingestion", "engine_floor", "transforms", "pandas_peer", "pipeline_full",
-           "pipeline_incremental", "definitions_load", "whole_floor", "polars_peer")
+           "pipeline_incremental", "pipeline_nothing_new", "definitions_load", "whole_floor", "polars_peer")
 
 
 @pytest.fixture(scope="module")

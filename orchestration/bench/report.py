@@ -116,6 +116,7 @@ def targets(figures: dict, ratio: dict) -> list[dict]:
     peak = max(peaks) if peaks else None
     load = figures.get("definitions_load", {}).get("seconds")
     page = figures.get("overview_range_change", {}).get("seconds")
+    nothing_new = figures.get("pipeline_nothing_new", {}).get("seconds")
 
     def target(name: str, value, bound: str, limit: float, unit: str = "") -> dict:
         met = None if value is None else _BOUNDS[bound](value, limit)
@@ -126,6 +127,7 @@ def targets(figures: dict, ratio: dict) -> list[dict]:
         target("transforms / engine floor", ratio["transforms_vs_engine_floor"], "<=", 1.5),
         target("pandas peer / transforms", ratio["pandas_vs_transforms"], ">=", 20),
         target("incremental day / full run", ratio["incremental_vs_full"], "<=", 0.10),
+        target("campaigns run, nothing new (s)", round(nothing_new, 3) if nothing_new else None, "<=", 3, " s"),
         target("campaigns run peak memory (GiB)", round(peak / GIB, 3) if peak else None, "<", 4, " GiB"),
         target("definitions load (s)", round(load, 3) if load else None, "<", 3, " s"),
         target("overview page range change (s)", round(page, 3) if page else None, "<", 2, " s"),
@@ -201,6 +203,7 @@ def render_table(results: dict) -> str:
     add("campaigns run (full history)", "pipeline_full", note="Dagster: load + dbt + publish")
     add("campaigns run (incremental day)", "pipeline_incremental",
         note=f"{results['feeds']['next_day']['bytes'] / MIB:,.1f} MiB landed")
+    add("campaigns run (nothing new)", "pipeline_nothing_new", note="says 'nothing to do'; no Dagster run")
     add("campaigns run on spark (full history)", "spark_pipeline_full",
         note=f"CAMPAIGNS_ENGINE=spark; {_times(results.get('ratios', {}).get('spark_vs_duckdb_full'))} DuckDB's")
     add("campaigns run on spark (incremental day)", "spark_pipeline_incremental",

@@ -15,7 +15,7 @@ from orchestration.bench.compare import Check, compare_outputs, peer_relations
 from orchestration.bench.feeds import Feeds, link_tree
 from orchestration.bench.harness import (BENCHMARKS_DIR, DEFINITIONS_LOADS, ENGINE_FLOOR_SQL, PANDAS_PEER,
                                          PEER_MEMORY_SHARE, PEER_TIMEOUT_SECONDS, POLARS_PEER, WHOLE_FLOOR_SQL,
-                                         Bench, dbt_executable, warm_page_cache)
+                                         Bench, BenchMismatch, dbt_executable, warm_page_cache)
 from orchestration.bench.measure import run_process
 from orchestration.bench.report import GIB
 from orchestration.bench.scales import Scale
@@ -212,6 +212,20 @@ def campaigns_run(bench: Bench, root: Path, figure: str, engine_env: dict[str, s
     bench.say(f"  {run.seconds:.2f} s, peak RSS {run.peak_rss / GIB:.2f} GiB")
 
 
+def _nothing_new_run(bench: Bench, root: Path) -> None:
+    """`campaigns run` once more with nothing new: it must say so and change nothing."""
+    published = sorted(p.name for p in (root / "publish" / "versions").iterdir())
+    run = run_process([sys.executable, "-m", "orchestration.cli", "run"], root / "pipeline_nothing_new.log",
+                      env=_pipeline_env(bench, root), cwd=REPO_ROOT)
+    if run.returncode != 0:
+        bench.fail("pipeline_nothing_new", run)
+    said = (root / "pipeline_nothing_new.log").read_text()
+    if "nothing to do" not in said or sorted(p.name for p in (root / "publish" / "versions").iterdir()) != published:
+        raise BenchMismatch("campaigns run with nothing new did not say 'nothing to do', or published a version")
+    bench.figures["pipeline_nothing_new"] = {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss}
+    bench.say(f"  {run.seconds:.2f} s")
+
+
 def measure_pipeline(bench: Bench, feeds: Feeds) -> list[Check]:
     root = bench.work / "pipeline"
     link_tree(feeds.landing, root / "landing")
@@ -220,6 +234,8 @@ def measure_pipeline(bench: Bench, feeds: Feeds) -> list[Check]:
     landed = link_tree(feeds.next_day, root / "landing")
     bench.say(f"campaigns run after one more day ({landed} new files)")
     campaigns_run(bench, root, "pipeline_incremental")
+    bench.say("campaigns run with nothing new landed")
+    _nothing_new_run(bench, root)
     bench.say("definitions load (python -c 'import orchestration.definitions')")
     env = _pipeline_env(bench, root)
     repeats = 1 if bench.scale.name == "XS" else DEFINITIONS_LOADS  # the smoke test checks the harness only
