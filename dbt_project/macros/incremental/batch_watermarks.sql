@@ -1,28 +1,24 @@
-{#- Incremental models process raw batches, not days.
+{#- Incremental models process raw batches, not days (docs/decisions.md, "Incremental design").
 
     Every raw row carries `_batch_id`, one per load and increasing: the raw batch clock.
-    `intermediate.batch_watermark_log` is an append-only log: each run of an incremental model
-    appends (model_name, batch_id, settings, recorded_at), the last batch whose changes the model
-    has absorbed and the settings it was computed with (time zone and windows). Its latest row is
-    its watermark. A run of the model recomputes the keys touched by the batches in
-    (since_batch, until_batch]:
-      - since_batch(): the batch of its latest row; -1 when it has none or its settings differ,
-        which makes every key touched, i.e. a full recompute;
+    `intermediate.batch_watermark_log` is an append-only log (Spark's Parquet tables have no
+    UPDATE or DELETE): each run of an incremental model appends (model_name, batch_id, settings,
+    recorded_at), the last batch it has absorbed and the settings (time zone, windows) it was
+    computed with. A run recomputes the keys touched by the batches in (since_batch, until_batch]:
+      - since_batch(): the batch of the model's latest row; -1 when it has none or its settings
+        differ, which makes every key touched, i.e. a full recompute;
       - until_batch(): what its inputs have absorbed: the raw clock for views over raw, the
         watermark of an incremental parent. A model never claims more than its parents, so a
         partial run (a Dagster subset, a failure) is caught up by the next one.
-    The post-hook appends until_batch() in the same transaction as the model's rows (DuckDB; on
-    Spark right after them: a crash between the two only makes the next run redo the batches).
-    A log, not a table of rows updated in place: Spark's Parquet tables have no UPDATE or DELETE.
-
-    The staging tables (meta `watermark: raw_batches`) only absorb raw batches: their content
-    depends on neither the settings nor a window of days, so their watermark ignores both. -#}
+    The post-hook appends until_batch() after the model's rows (on DuckDB in their transaction).
+    The staging tables (meta `watermark: raw_batches`) depend on neither the settings nor a
+    window of days: their watermark ignores both. -#}
 
 {% macro batch_watermark_log() -%}
     intermediate.batch_watermark_log
 {%- endmacro %}
 
-{#- on-run-start, after `create schema if not exists intermediate` (one statement per hook). -#}
+{#- on-run-start (one statement per hook). -#}
 {% macro create_batch_watermark_log() -%}
     create table if not exists {{ batch_watermark_log() }} (
         model_name string, batch_id bigint, settings string, recorded_at timestamp
@@ -57,15 +53,12 @@
 {#- The newest batch loaded into any raw table (tables whose meta names a batch_column). -#}
 {% macro raw_batch_clock() -%}
     {%- set maxima = [] -%}
-    {%- if execute -%}
-        {%- for source in graph.sources.values() if source.source_name == 'raw' -%}
-            {%- set batch_column = (source.config.meta or {}).get('batch_column') or (source.meta or {}).get('batch_column') -%}
-            {%- if batch_column -%}
-                {%- do maxima.append('select max(' ~ batch_column ~ ') as batch_id from '
-                                     ~ source.schema ~ '.' ~ source.identifier) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {%- for source in (graph.sources.values() if execute else []) if source.source_name == 'raw' -%}
+        {%- set batch_column = (source.config.meta or {}).get('batch_column') or (source.meta or {}).get('batch_column') -%}
+        {%- if batch_column -%}
+            {%- do maxima.append('select max(' ~ batch_column ~ ') as batch_id from ' ~ source.schema ~ '.' ~ source.identifier) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- if not maxima -%}{{ return('0') }}{%- endif -%}
     {{ return('(select coalesce(max(batch_id), 0) from (' ~ maxima | join(' union all ') ~ ') as raw_batches)') }}
 {%- endmacro %}
@@ -105,16 +98,14 @@
     {{ return(batch_number(_least_watermark(((model or {}).get('depends_on') or {}).get('nodes') or []))) }}
 {%- endmacro %}
 
-{#- A batch expression as the model's SQL uses it: as is on DuckDB; on Spark, which runs every
-    scalar subquery as a job of its own, its value, read once per model (the watermarks do not
-    move while a model runs: its own is appended last, by the post-hook). -#}
+{#- A batch expression as the model's SQL uses it: as is on DuckDB; on Spark (every scalar
+    subquery a job of its own) its value, read once per model: no watermark moves while a model
+    runs, its own is appended last. -#}
 {% macro batch_number(expression) -%}
     {{ return(adapter.dispatch('batch_number', 'campaigns')(expression)) }}
 {%- endmacro %}
 
-{% macro default__batch_number(expression) -%}
-    {{ return(expression) }}
-{%- endmacro %}
+{% macro default__batch_number(expression) -%}{{ return(expression) }}{%- endmacro %}
 
 {% macro spark__batch_number(expression) -%}
     {%- if not execute -%}{{ return(expression) }}{%- endif -%}
@@ -133,9 +124,8 @@
 {#- Post-hook of every model (a no-op but for incremental ones): append what the model absorbed,
     unless its latest row says so already (a run with nothing new writes nothing). Only the daily
     marts (replaced_rows `days`) heed a window of days: restricted to one, they have not recounted
-    the days outside it, so they never raise their watermark ("lowering": the least of their
-    own and until_batch()), and a restricted first build drops it (-1: the next unrestricted run
-    recounts everything). Every other model absorbs whole batches whatever the window. -#}
+    the days outside it, so they lower their watermark (the least of theirs and until_batch()),
+    or drop it in a first build (-1: the next unrestricted run recounts everything). -#}
 {% macro record_batch_watermark() -%}
     {%- if model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
     {%- set name = this.schema ~ '.' ~ this.identifier -%}

@@ -19,14 +19,10 @@
     {{ return(text) }}
 {%- endmacro %}
 
-{% macro date_window_is_set() -%}
-    {{ return(_date_var('min_date') is not none or _date_var('max_date') is not none) }}
-{%- endmacro %}
-
 {#- True when this model is a daily mart and the run is restricted to a window of days. -#}
 {% macro window_restricts_this_model() -%}
     {%- set rule = ((model or {}).get('config') or {}).get('replaced_rows') or {} -%}
-    {{ return('days' in rule and date_window_is_set()) }}
+    {{ return('days' in rule and (_date_var('min_date') is not none or _date_var('max_date') is not none)) }}
 {%- endmacro %}
 
 {% macro in_date_window(date_expr) -%}
