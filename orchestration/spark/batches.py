@@ -6,7 +6,8 @@ Parquet tables have no transactions, so a load killed between the two leaves raw
 that no ledger row accounts for; the next load drops them before it starts, and the files they
 came from, still absent from the ledger, are loaded again. Spark registers a partition in the
 metastore only after its files are in place, so a write killed half-way can also leave files
-in an unregistered partition folder: the next batch's folders are emptied before it is written.
+in a partition folder the metastore does not know: those folders are removed too, or the next
+batch, given the same id, would take them in.
 
 Loads are serialised (Dagster's warehouse pool, and the metastore takes one process): a load
 in flight is never mistaken for a dead one.
@@ -14,6 +15,7 @@ in flight is never mistaken for a dead one.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from orchestration.ingestion.contracts import raw_table_columns
@@ -33,21 +35,22 @@ def committed_batches(spark: SparkSession) -> set[int]:
 
 
 def roll_back_uncommitted(spark: SparkSession) -> int:
-    """Drop every partition of a batch the ledger does not hold from every raw table and the
-    rejects, empty the folders of the next batch, and return its id: one more than any batch
-    left (the ledger's and the raw partitions')."""
+    """Remove every partition of a batch the ledger does not hold, registered or not, from every
+    raw table, the rejects and the ledger; return the next batch id: one more than any batch
+    left (all of them committed)."""
     committed = committed_batches(spark)
-    for table in raw_table_columns():
-        if table == "loaded_files":
-            continue
-        for batch in sorted(partition_batches(spark, table) - committed):
-            spark.sql(f"ALTER TABLE raw.{table} DROP IF EXISTS PARTITION ({batch_column(table)} = {batch})")
-    next_batch = max(committed, default=0) + 1  # the raw partitions left are all committed ones
     database = database_location(spark)
     for table in raw_table_columns():
-        if _delete_folder(spark, f"{database}/{table}/{batch_column(table)}={next_batch}"):
+        column = batch_column(table)
+        folder = f"{database}/{table}"
+        # Every registered partition has its folder: the folders show both kinds (read from the
+        # file system, faster than asking the metastore table by table).
+        for batch in sorted(_folder_batches(spark, folder, column) - committed):
+            if table != "loaded_files":  # the ledger's registered partitions are the committed ones
+                spark.sql(f"ALTER TABLE raw.{table} DROP IF EXISTS PARTITION ({column} = {batch})")
+            _delete_folder(spark, f"{folder}/{column}={batch}")
             spark.catalog.refreshTable(f"raw.{table}")
-    return next_batch
+    return max(committed, default=0) + 1
 
 
 def database_location(spark: SparkSession) -> str:
@@ -57,9 +60,21 @@ def database_location(spark: SparkSession) -> str:
     return next(row[1] for row in rows if row[0] == "Location").rstrip("/")
 
 
+def _file_system(spark: SparkSession, location: str):
+    """Hadoop's file system of a warehouse folder (local, hdfs://, s3a://) and its path."""
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(location)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
+
+
+def _folder_batches(spark: SparkSession, folder: str, column: str) -> set[int]:
+    """The batches that have a partition folder (`<column>=<batch>`) in a table's folder."""
+    fs, path = _file_system(spark, folder)
+    if not fs.exists(path):
+        return set()
+    names = (status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory())
+    return {int(match[1]) for name in names if (match := re.fullmatch(rf"{re.escape(column)}=([0-9]+)", name))}
+
+
 def _delete_folder(spark: SparkSession, location: str) -> bool:
-    """Delete a folder of the warehouse through Hadoop's file system (local, hdfs://, s3a://)."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(location)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, path = _file_system(spark, location)
     return bool(fs.exists(path) and fs.delete(path, True))

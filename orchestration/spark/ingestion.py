@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from orchestration.ingestion import discovery
-from orchestration.ingestion.contracts import Source, sources
+from orchestration.ingestion.contracts import Source, raw_table_columns, sources
 from orchestration.ingestion.writer import LoadResult
 from orchestration.spark.batches import roll_back_uncommitted
 from orchestration.spark.health import health_checks
@@ -49,7 +49,7 @@ def load_source(spark: SparkSession, landing: str, source_name: str, scratch_dir
     Spark raw layer; `scratch_dir` holds the tasks' Parquet files until the batch is committed."""
     source = sources()[source_name]
     landing, scratch_dir = _local_absolute(landing), _local_absolute(scratch_dir)
-    ensure_spark_raw_tables(spark)
+    _ensure_raw_layer(spark)
     batch_id = roll_back_uncommitted(spark)
     _clear_scratch(scratch_dir)
     result = LoadResult(source=source_name, rows_loaded={t: 0 for t in source.tables})
@@ -114,6 +114,15 @@ def commit_batch(spark: SparkSession, source: Source, batch_dir: str, outputs: l
     for table in output_tables(source.tables):  # the ledger last: the batch's commit marker
         if any(output.written.get(table) for output in outputs):
             append_parquet(spark, table, f"{batch_dir}/*/{table}.parquet")
+
+
+def _ensure_raw_layer(spark: SparkSession) -> None:
+    """Create the raw tables unless they all exist (one question to the metastore, not nine)."""
+    if spark.catalog.databaseExists("raw"):
+        present = {row.tableName for row in spark.sql("SHOW TABLES IN raw").collect()}
+        if present >= set(raw_table_columns()):
+            return
+    ensure_spark_raw_tables(spark)
 
 
 def _clear_scratch(scratch_dir: str) -> None:
