@@ -12,6 +12,7 @@ from orchestration.ingestion.contracts import sources
 from orchestration.ingestion.discovery import discover_new_files
 from orchestration.ingestion.loader import load_source
 from orchestration.ingestion.reading import read_lines
+from orchestration.resources.engine import Engine
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.warehouse import WarehouseResource
 
@@ -229,7 +230,8 @@ def test_reading_numbers_the_decoded_lines_and_names_the_undecodable_ones(landin
 def materialize_raw(warehouse_path, landing, **kwargs):
     return dg.materialize(
         raw_assets,
-        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
+        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing)),
+                   "engine": Engine()},
         **kwargs,
     )
 
@@ -259,7 +261,7 @@ def test_missing_landing_folder_fails_the_asset_with_a_clear_message(warehouse_p
     result = dg.materialize(
         raw_assets[:1],
         resources={"warehouse": WarehouseResource(database=warehouse_path),
-                   "landing": LandingZone(root=str(tmp_path / "nowhere"))},
+                   "landing": LandingZone(root=str(tmp_path / "nowhere")), "engine": Engine()},
         raise_on_error=False,
     )
     assert not result.success
@@ -284,7 +286,8 @@ def test_rejected_rate_over_ten_percent_blocks_everything_downstream(warehouse_p
     write_lines(landing, "sends", "2024-06-25", "a.jsonl", [send("wamid.1")] + ["{bad"] * 11 + [send("wamid.2")] * 88)
     result = dg.materialize(
         [*raw_assets, downstream_report],
-        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing))},
+        resources={"warehouse": WarehouseResource(database=warehouse_path), "landing": LandingZone(root=str(landing)),
+                   "engine": Engine()},
         raise_on_error=False,
     )
     assert not result.success

@@ -413,6 +413,7 @@ def dagster_resources(warehouse, **warehouse_options):
     from dagster_dbt import DbtCliResource
 
     from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project
+    from orchestration.resources.engine import Engine
     from orchestration.resources.local_days import LocalDays
     from orchestration.resources.warehouse import WarehouseResource
     from orchestration.settings import DBT_PROJECT_DIR
@@ -422,6 +423,7 @@ def dagster_resources(warehouse, **warehouse_options):
                               dbt_executable=DBT_EXECUTABLE),
         "warehouse": WarehouseResource(database=str(warehouse), **warehouse_options),
         "local_days": LocalDays(timezone="UTC"),
+        "engine": Engine(),
     }
 
 

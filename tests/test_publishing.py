@@ -5,6 +5,7 @@ import duckdb
 import pytest
 
 from orchestration.assets.publishing import build_publish_asset
+from orchestration.resources.engine import Engine
 from orchestration.resources.publish_folder import PublishFolder
 from orchestration.publishing import VERSIONS_KEPT, publish_marts
 from orchestration.resources.warehouse import WarehouseResource
@@ -201,7 +202,8 @@ def test_the_publish_step_records_which_marts_it_copied_and_which_it_reused(tmp_
     warehouse = str(tmp_path / "w.duckdb")
     make_two_marts(warehouse).close()
     asset = build_publish_asset([dg.AssetKey(["marts", "fct_conversions"]), dg.AssetKey(["marts", "dim_campaigns"])])
-    resources = {"warehouse": WarehouseResource(database=warehouse), "publish": PublishFolder(root=str(tmp_path / "publish"))}
+    resources = {"warehouse": WarehouseResource(database=warehouse), "publish": PublishFolder(root=str(tmp_path / "publish")),
+                 "engine": Engine()}
     dg.materialize([asset], resources=resources)
     con = duckdb.connect(warehouse)
     con.execute("UPDATE marts.dim_campaigns SET status = 'paused' WHERE campaign_id = 'cmp_2'")

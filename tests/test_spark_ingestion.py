@@ -190,12 +190,12 @@ def test_files_landing_over_several_loads_in_random_order_end_as_one_load(spark_
         assert on_spark == load_duckdb(duck_warehouse, landing, INCREMENTAL_SOURCES)
     load_duckdb(once_warehouse, landing, INCREMENTAL_SOURCES)
 
-    # The same batches as DuckDB's three loads; the same rows as one load of everything.
-    assert spark_tables(spark_raw) == duckdb_tables(duck_warehouse)
-    assert spark_tables(spark_raw, with_batch=False) == duckdb_tables(once_warehouse, with_batch=False)
-    assert len({row[-1] for row in spark_rows(spark_raw, "loaded_files")}) > len(INCREMENTAL_SOURCES)
-
+    # The same batches as DuckDB's three loads, whose rows are those of one load of everything.
     before = spark_tables(spark_raw)
+    assert before == duckdb_tables(duck_warehouse)
+    assert duckdb_tables(duck_warehouse, with_batch=False) == duckdb_tables(once_warehouse, with_batch=False)
+    assert len({row[-1] for row in before["loaded_files"]}) > len(INCREMENTAL_SOURCES)
+
     again = load_spark(spark_raw, landing, INCREMENTAL_SOURCES, tmp_path / "scratch")
     assert [(r.files, r.lines) for r in again.values()] == [([], 0), ([], 0)]
     assert spark_tables(spark_raw) == before

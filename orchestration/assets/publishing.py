@@ -13,9 +13,13 @@ from orchestration.publishing import publish_marts
 from orchestration.resources.engine import Engine
 from orchestration.resources.publish_folder import PublishFolder
 from orchestration.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.settings import DBT_PROJECT_DIR
+
+# The marts' contracts: the columns and types served from Spark (dbt parse writes it).
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
-def build_publish_asset(mart_keys: list[dg.AssetKey], manifest_path: Path) -> dg.AssetsDefinition:
+def build_publish_asset(mart_keys: list[dg.AssetKey], manifest_path: Path = DBT_MANIFEST) -> dg.AssetsDefinition:
     mart_names = [key.path[-1] for key in mart_keys]
 
     @dg.asset(key=dg.AssetKey(["publish", "bi_marts"]), group_name="publish", deps=mart_keys,
