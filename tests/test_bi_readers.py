@@ -20,6 +20,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 CAMPAIGNS = str(Path(sys.executable).parent / "campaigns")
 # What pyarrow calls each contract type in the Parquet files.
+DUCKDB_NAMES = {"string": "varchar"}
 ARROW_TYPES = {"varchar": "string", "bigint": "int64", "boolean": "bool", "date": "date32[day]",
                "timestamp": "timestamp[us]", "decimal(18,2)": "decimal128(18, 2)", "double": "double"}
 
@@ -68,8 +69,10 @@ def contracts() -> dict[str, dict[str, str]]:
     for path in sorted((DBT_PROJECT_DIR / "models" / "marts").glob("*.yml")):
         for model in yaml.safe_load(path.read_text()).get("models", []):
             if (model.get("config") or {}).get("contract", {}).get("enforced"):
-                found[model["name"]] = {column["name"]: column["data_type"].replace(" ", "").lower()
-                                        for column in model["columns"]}
+                # `string` (the one spelling both engines accept) is DuckDB's VARCHAR.
+                found[model["name"]] = {column["name"]: DUCKDB_NAMES.get(type_name, type_name)
+                                        for column in model["columns"]
+                                        for type_name in [column["data_type"].replace(" ", "").lower()]}
     return found
 
 

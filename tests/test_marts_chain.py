@@ -415,6 +415,7 @@ def dagster_resources(warehouse, **warehouse_options):
     from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project
     from orchestration.resources.engine import Engine
     from orchestration.resources.local_days import LocalDays
+    from orchestration.resources.publish_folder import PublishFolder
     from orchestration.resources.warehouse import WarehouseResource
     from orchestration.settings import DBT_PROJECT_DIR
 
@@ -424,6 +425,7 @@ def dagster_resources(warehouse, **warehouse_options):
         "warehouse": WarehouseResource(database=str(warehouse), **warehouse_options),
         "local_days": LocalDays(timezone="UTC"),
         "engine": Engine(),
+        "publish": PublishFolder(root=os.path.join(os.path.dirname(str(warehouse)), "publish")),
     }
 
 
