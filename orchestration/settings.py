@@ -9,6 +9,7 @@ tests agree on where things are whatever their working directory.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,6 +91,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         spark_warehouse=resolve_path(env.get("CAMPAIGNS_SPARK_WAREHOUSE") or "data/spark-warehouse"),
         sendgrid_api_key=(env.get("SENDGRID_API_KEY") or "").strip() or None,
     )
+
+
+def java_command() -> str | None:
+    """The `java` pyspark will start: $JAVA_HOME/bin/java, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+        return os.path.join(home, "bin", "java")
+    return shutil.which("java")
 
 
 def subprocess_environment(**overrides: str) -> dict[str, str]:

@@ -11,7 +11,6 @@ file under `log_dir`; the step gets one line.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.resources.warehouse import writer_lock
-from orchestration.settings import REPO_ROOT, SettingsError
+from orchestration.settings import REPO_ROOT, SettingsError, java_command  # noqa: F401 (re-exported)
 
 DUCKDB = "duckdb"
 SPARK = "spark"
@@ -37,14 +36,6 @@ class JavaMissing(SettingsError):
 
 class SparkTaskFailed(RuntimeError):
     """A Spark worker task failed; the message is one line, the detail is in its log file."""
-
-
-def java_command() -> str | None:
-    """The `java` pyspark will start: $JAVA_HOME/bin/java, else the one on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
-        return os.path.join(home, "bin", "java")
-    return shutil.which("java")
 
 
 def require_java() -> None:
