@@ -16,7 +16,6 @@ path are imported inside the steps that use them.
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.publishing import build_publish_asset
@@ -26,6 +25,7 @@ from orchestration.assets.reporting import (
     conversions_report,
 )
 from orchestration.assets.transformation import DBT_EXECUTABLE, campaign_dbt_models, dbt_project
+from orchestration.resources.dbt_cli import CampaignDbtCli
 from orchestration.resources.engine import Engine
 from orchestration.resources.landing import LandingZone
 from orchestration.resources.local_days import LocalDays
@@ -64,7 +64,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(database=settings.warehouse),
             "landing": LandingZone(root=settings.landing),
-            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
+            "dbt": CampaignDbtCli(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
                                   dbt_executable=DBT_EXECUTABLE),
             "publish": PublishFolder(root=settings.publish),
             "mailer": MailerResource.for_code_location(settings),

@@ -410,9 +410,8 @@ def test_dbt_build_args_carry_the_run_window_as_half_open_vars():
 
 
 def dagster_resources(warehouse, **warehouse_options):
-    from dagster_dbt import DbtCliResource
-
     from orchestration.assets.transformation import DBT_EXECUTABLE, dbt_project
+    from orchestration.resources.dbt_cli import CampaignDbtCli
     from orchestration.resources.engine import Engine
     from orchestration.resources.local_days import LocalDays
     from orchestration.resources.publish_folder import PublishFolder
@@ -420,7 +419,7 @@ def dagster_resources(warehouse, **warehouse_options):
     from orchestration.settings import DBT_PROJECT_DIR
 
     return {
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
+        "dbt": CampaignDbtCli(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR),
                               dbt_executable=DBT_EXECUTABLE),
         "warehouse": WarehouseResource(database=str(warehouse), **warehouse_options),
         "local_days": LocalDays(timezone="UTC"),

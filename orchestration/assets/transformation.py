@@ -15,18 +15,21 @@ run config) recounts the daily marts' rows of those local days (the dbt vars `mi
 import fcntl
 import json
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from dagster_dbt.dbt_project import using_dagster_dev
-
 from orchestration.errors import DefinitionsError
+from orchestration.resources.dbt_cli import (
+    DBT_EXECUTABLE,
+    CampaignDbtCli,
+    DagsterDbtTranslator,
+    DbtProject,
+    dbt_assets,
+    using_dagster_dev,
+)
 from orchestration.resources.engine import Engine, require_java
 from orchestration.resources.local_days import LocalDays
 from orchestration.resources.publish_folder import PublishFolder
@@ -37,9 +40,6 @@ from orchestration.spark import session as spark_session
 
 DBT_GROUPS = ("staging", "intermediate", "marts")
 REPORT_KEY = dg.AssetKey(["conversions_report"])
-# The dbt beside this Python (the project's virtualenv), found even when the venv is not on PATH:
-# pass it to DbtCliResource(dbt_executable=...).
-DBT_EXECUTABLE = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
 
 
 _DBT_LOG_PREFIX = re.compile(r"^(\x1b\[[0-9;]*m)*(\d\d:\d\d:\d\d\s+)?")
@@ -165,7 +165,7 @@ def dbt_build_args(window: DayRange, full_refresh: bool = False, *, warehouse: s
 def campaign_dbt_models(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
-    dbt: DbtCliResource,
+    dbt: CampaignDbtCli,
     warehouse: WarehouseResource,
     local_days: LocalDays,
     publish: PublishFolder,
