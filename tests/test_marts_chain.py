@@ -455,6 +455,15 @@ def test_dagster_asset_builds_the_marts_and_warns_of_two_currencies_in_a_day(war
                             "where metric_date = '2024-06-03' and campaign_id = 'cmp_a'") == [(2, Decimal("38.99"))]
     assert dict(os.environ) == environment  # dbt got its settings as vars: nothing was set for it
 
+    # The next build with the same vars reuses this one's parse (resources/dbt_cli.py): dbt
+    # does not parse the project again.
+    assert dg.materialize([campaign_dbt_models], resources=dagster_resources(warehouse)).success
+    logs = sorted((tmp_path / "dbt_target").glob("campaign_dbt_models-*/dbt.log"), key=lambda p: p.stat().st_mtime)
+    assert len(logs) == 2
+    assert "Starting full parse" in logs[0].read_text()
+    assert "Partial parsing enabled, no changes found" in logs[1].read_text()
+    assert "full parse" not in logs[1].read_text()
+
 
 def test_dagster_asset_waits_for_the_warehouse_writer_lock(warehouse):
     import dagster as dg

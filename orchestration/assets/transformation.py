@@ -202,7 +202,7 @@ def campaign_dbt_models(
     # dbt is the writer for the length of the build: DuckDB takes one writing process per file,
     # a local Spark warehouse's Derby metastore one process.
     with engine.spark_lock() if engine.is_spark else warehouse.writer_lock():
-        yield from dbt.cli(args, context=context).stream()
+        yield from dbt.build(args, context)
     if whole:
         with warehouse.connect() as con:
             build_state.record_built(con, inputs)
