@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What BI tools find under $CAMPAIGNS_PUBLISH (orchestration/publishing.py).
+PUBLISHED_FILES = "bi.duckdb, current/<mart>.parquet, current/<fact>/<day>.parquet"
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from orchestration.generate import generate
 
@@ -127,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"nothing to do: no new landing file, and the marts and their published copy are "
                   f"up to date ({built.describe()})")
             print(f"  warehouse  {settings.warehouse}")
-            print(f"  BI copy    {settings.publish} (bi.duckdb, current/<mart>.parquet)")
+            print(f"  BI copy    {settings.publish} ({PUBLISHED_FILES})")
             return 0
     from orchestration.instance import cli_run_tags, fail_orphaned_cli_runs, get_instance
 
@@ -160,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.engine == "spark":
         print(f"  Spark      {settings.spark_master}, tables in {settings.spark_warehouse}")
     print(f"  warehouse  {settings.warehouse}" + (" (the marts served from Spark)" if settings.engine == "spark" else ""))
-    print(f"  BI copy    {settings.publish} (bi.duckdb, current/<mart>.parquet)")
+    print(f"  BI copy    {settings.publish} ({PUBLISHED_FILES})")
     print(f"  the UI     `campaigns ui` (or `make ui`), then http://127.0.0.1:3000/runs/{run_id}")
     return 0
 

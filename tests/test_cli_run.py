@@ -64,7 +64,7 @@ def test_run_prints_a_line_per_step_a_warning_and_a_summary(tiny_landing, tmp_pa
                       r"\d+ models built, \d+ checks passed, 1 warnings$", summary[0]).group(1)
     assert summary[1:] == [
         f"  warehouse  {env['CAMPAIGNS_WAREHOUSE']}",
-        f"  BI copy    {env['CAMPAIGNS_PUBLISH']} (bi.duckdb, current/<mart>.parquet)",
+        f"  BI copy    {env['CAMPAIGNS_PUBLISH']} (bi.duckdb, current/<mart>.parquet, current/<fact>/<day>.parquet)",
         f"  the UI     `campaigns ui` (or `make ui`), then http://127.0.0.1:3000/runs/{run_id}",
     ]
     assert len(lines) == 5 + 1 + 1 + 1 + 4

@@ -1,5 +1,7 @@
 """The BI copy: a whole new version of the marts swapped in atomically, reusing the unchanged marts."""
 
+import json
+
 import dagster as dg
 import duckdb
 import pytest
@@ -215,3 +217,78 @@ def test_the_publish_step_records_which_marts_it_copied_and_which_it_reused(tmp_
     assert metadata["copied"].value == ["dim_campaigns"]
     assert metadata["reused"].value == ["fct_conversions"]
     assert metadata["bi_duckdb_snapshot"].value == "patched"
+
+
+def make_reminders(path, days=10, per_day=1000):
+    """A fact published day by day (publishing.DAY_COLUMNS): fct_reminders by `sent_at`."""
+    con = duckdb.connect(path)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute("CREATE TABLE marts.fct_reminders AS SELECT 'm' || i AS message_id, "
+                "TIMESTAMP '2024-06-01 12:00:00' + to_days(CAST(i // ? AS INTEGER)) AS sent_at, "
+                "NULL::TIMESTAMP AS read_at FROM range(?) t(i)", [per_day, days * per_day])
+    con.execute("CREATE TABLE marts.dim_campaigns AS SELECT 'cmp_' || i AS campaign_id FROM range(3) t(i)")
+    return con
+
+
+def bi_rows(root, mart):
+    reader = duckdb.connect(str(root / "bi.duckdb"), read_only=True)
+    try:
+        return reader.execute(f"SELECT * FROM marts.{mart} ORDER BY ALL").fetchall()
+    finally:
+        reader.close()
+
+
+def test_a_fact_is_patched_day_by_day_and_ends_equal_to_the_warehouse(tmp_path):
+    con = make_reminders(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+    written = current(root, "publication.json")
+    first_files = {path.name: path.stat().st_ino for path in current(root, "fct_reminders").iterdir()}
+
+    # A day of late reads, a new day, a reminder without a day, and a day gone.
+    con.execute("UPDATE marts.fct_reminders SET read_at = sent_at + INTERVAL 1 HOUR "
+                "WHERE CAST(sent_at AS DATE) = '2024-06-09' AND message_id LIKE '%7'")
+    con.execute("INSERT INTO marts.fct_reminders SELECT 'n' || i, TIMESTAMP '2024-06-11 08:00:00', NULL "
+                "FROM range(500) t(i)")
+    con.execute("INSERT INTO marts.fct_reminders VALUES ('undated', NULL, NULL)")
+    con.execute("DELETE FROM marts.fct_reminders WHERE CAST(sent_at AS DATE) = '2024-06-01'")
+    patched = publish(con, root)
+
+    assert (patched.copied, patched.reused, patched.snapshot) == (("fct_reminders",), ("dim_campaigns",), "patched")
+    assert bi_rows(root, "fct_reminders") == con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
+    days = {day: rows for day, rows, _ in json.loads(current(root, "publication.json").read_text())
+            ["marts"]["fct_reminders"]["days"]}
+    assert days == {**{f"2024-06-{d:02d}": 1000 for d in range(2, 11)}, "2024-06-11": 500, "undated": 1}
+    # Parquet: one file per day; the unchanged days' are the first version's files, not copies.
+    files = {path.name: path.stat().st_ino for path in current(root, "fct_reminders").iterdir()}
+    assert sorted(files) == sorted(f"{day}.parquet" for day in days)
+    assert {name for name in files if files[name] == first_files.get(name)} == {
+        f"2024-06-{d:02d}.parquet" for d in range(2, 11) if d != 9}
+    parquet = current(root, "fct_reminders") / "*.parquet"
+    assert duckdb.connect().execute(f"SELECT * FROM '{parquet}' ORDER BY ALL").fetchall() == \
+        con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
+    # Rows changed on the same day, with the same count: still that day's rows republished.
+    con.execute("UPDATE marts.fct_reminders SET message_id = message_id || 'x' WHERE message_id = 'm5000'")
+    assert publish(con, root).snapshot == "patched"
+    assert bi_rows(root, "fct_reminders") == con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
+    assert json.loads(written.read_text())["snapshot_written_bytes"] > 0
+
+
+def test_a_patched_snapshot_that_grew_past_its_limit_is_written_whole(tmp_path):
+    con = make_reminders(str(tmp_path / "w.duckdb"))
+    root = tmp_path / "publish"
+    publish(con, root)
+    # As if the file had been patched many times since it was written whole at a tenth of its size.
+    manifest = current(root, "publication.json")
+    value = json.loads(manifest.read_text())
+    value["snapshot_written_bytes"] = current(root, "bi.duckdb").stat().st_size // 10
+    manifest.chmod(0o644)
+    manifest.write_text(json.dumps(value))
+
+    con.execute("INSERT INTO marts.fct_reminders VALUES ('late', TIMESTAMP '2024-06-05 10:00:00', NULL)")
+    publication = publish(con, root)
+
+    assert publication.snapshot == "written"
+    assert bi_rows(root, "fct_reminders") == con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
+    assert json.loads(current(root, "publication.json").read_text())["snapshot_written_bytes"] == \
+        current(root, "bi.duckdb").stat().st_size

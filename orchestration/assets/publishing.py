@@ -27,8 +27,9 @@ def build_publish_asset(mart_keys: list[dg.AssetKey], manifest_path: Path = DBT_
     def bi_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, publish: PublishFolder,
                  engine: Engine):
         """A read-only copy of every mart for BI tools, swapped in atomically: `bi.duckdb` (schema
-        `marts`) and one Parquet file per mart under `current/`. Only the marts that changed since
-        the previous version are exported again; the others are reused from it."""
+        `marts`) and Parquet under `current/`: a file per mart, a file per day for the facts. Only
+        the marts (and the facts' days) that changed since the previous version are exported
+        again; the others are reused from it."""
         served: dict[str, int] = {}
         if engine.is_spark:
             with engine.scratch("serve") as scratch:

@@ -7,6 +7,7 @@ from pydantic import Field
 
 
 class PublishFolder(dg.ConfigurableResource):
-    """`bi.duckdb` and `current/<mart>.parquet` below it (orchestration/publishing.py)."""
+    """`bi.duckdb`, `current/<mart>.parquet` and, for the facts, `current/<fact>/<day>.parquet`
+    below it (orchestration/publishing.py)."""
 
     root: str = Field(description="The folder ($CAMPAIGNS_PUBLISH).")
