@@ -14,8 +14,7 @@ from orchestration.bench.report import render_table
 from orchestration.bench.scales import get_scale
 from orchestration.bench.spark_engine import measure_spark_pipeline
 from orchestration.bench.steps import (measure_engine_floor, measure_parse_and_ingest, measure_peer,
-                                       measure_pipeline, measure_polars_peer, measure_transforms,
-                                       measure_whole_floor)
+                                       measure_pipeline, measure_transforms, measure_whole_floor)
 
 
 def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None = None,
@@ -44,8 +43,8 @@ def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None =
     measure_transforms(bench, warehouse)
     bench.check(measure_engine_floor(bench, warehouse, figure="engine_floor"))
     bench.check(measure_whole_floor(bench, feeds, warehouse))
-    bench.check(measure_peer(bench, feeds, warehouse, skip_peer))
-    bench.check(measure_polars_peer(bench, feeds, warehouse, skip_peer))
+    bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "pandas"))
+    bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "polars"))
     bench.check(measure_pipeline(bench, feeds))
     bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
     bench.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

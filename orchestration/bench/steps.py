@@ -115,30 +115,42 @@ def _peer_decision(scale: Scale, skip_peer: bool | None, figure: str = "pandas_p
     return None
 
 
-def measure_peer(bench: Bench, feeds: Feeds, warehouse: Path, skip_peer: bool | None) -> list[Check]:
-    reason = _peer_decision(bench.scale, skip_peer)
+# The peers: a user's own program for the same rules (figure, script, label).
+PEERS = {
+    "pandas": ("pandas_peer", PANDAS_PEER, "pandas peer"),
+    "polars": ("polars_peer", POLARS_PEER, "Polars peer"),
+}
+
+
+def measure_peer(bench: Bench, feeds: Feeds, warehouse: Path, skip_peer: bool | None, kind: str) -> list[Check]:
+    """A peer (`PEERS[kind]`) on the landing files, then its answers against the marts. One that
+    runs past `PEER_TIMEOUT_SECONDS` is stopped and recorded as not finished, with its time and
+    memory so far."""
+    figure, script, label = PEERS[kind]
+    reason = _peer_decision(bench.scale, skip_peer, figure)
     if reason:
-        bench.figures["pandas_peer"] = {"skipped": reason}
-        bench.say(f"pandas peer {reason}")
+        bench.figures[figure] = {"skipped": reason}
+        bench.say(f"{label} {reason}")
         return []
-    out = bench.work / "pandas_peer"
-    bench.say("pandas peer (benchmarks/pandas_peer.py)")
-    run = run_process([sys.executable, str(PANDAS_PEER), str(feeds.landing), str(out)], out.with_suffix(".log"),
+    out = bench.work / figure
+    bench.say(f"{label} (benchmarks/{script.name})")
+    run = run_process([sys.executable, str(script), str(feeds.landing), str(out)], out.with_suffix(".log"),
                       env=bench.env, cwd=REPO_ROOT, timeout=PEER_TIMEOUT_SECONDS)
+    if run.returncode == -9:
+        bench.figures[figure] = {"skipped": f"did not finish in {PEER_TIMEOUT_SECONDS} s",
+                                 "seconds": run.seconds, "peak_rss_bytes": run.peak_rss}
+        bench.say(f"  did not finish in {PEER_TIMEOUT_SECONDS} s")
+        return []
     if run.returncode != 0:
-        if run.returncode == -9:
-            bench.figures["pandas_peer"] = {"skipped": f"did not finish in {PEER_TIMEOUT_SECONDS} s",
-                                            "seconds": run.seconds, "peak_rss_bytes": run.peak_rss}
-            return []
-        bench.fail("pandas_peer", run)
+        bench.fail(figure, run)
     timings = json.loads((out / "timings.json").read_text())
-    bench.figures["pandas_peer"] = {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss,
-                                    "read_seconds": timings.get("read"), "transform_seconds": timings.get("transform")}
+    bench.figures[figure] = {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss,
+                             "read_seconds": timings.get("read"), "transform_seconds": timings.get("transform")}
     bench.say(f"  {run.seconds:.2f} s")
     conversions, daily = peer_relations(str(out))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return compare_outputs(con, "pandas peer", conversions, daily)
+        return compare_outputs(con, label, conversions, daily)
     finally:
         con.close()
 
@@ -158,36 +170,6 @@ def measure_whole_floor(bench: Bench, feeds: Feeds, warehouse: Path) -> list[Che
         con.execute("ATTACH '" + str(floor).replace("'", "''") + "' AS whole_floor (READ_ONLY)")
         return compare_outputs(con, "whole floor", "whole_floor.engine_floor.conversions",
                                "whole_floor.engine_floor.daily_metrics")
-    finally:
-        con.close()
-
-
-def measure_polars_peer(bench: Bench, feeds: Feeds, warehouse: Path, skip_peer: bool | None) -> list[Check]:
-    """The Polars peer on the landing files (skipped as the pandas peer is), then its answers
-    against the marts."""
-    reason = _peer_decision(bench.scale, skip_peer, "polars_peer")
-    if reason:
-        bench.figures["polars_peer"] = {"skipped": reason}
-        bench.say(f"Polars peer {reason}")
-        return []
-    out = bench.work / "polars_peer"
-    bench.say("Polars peer (benchmarks/polars_peer.py)")
-    run = run_process([sys.executable, str(POLARS_PEER), str(feeds.landing), str(out)], out.with_suffix(".log"),
-                      env=bench.env, cwd=REPO_ROOT, timeout=PEER_TIMEOUT_SECONDS)
-    if run.returncode == -9:
-        bench.figures["polars_peer"] = {"skipped": f"did not finish in {PEER_TIMEOUT_SECONDS} s",
-                                        "seconds": run.seconds, "peak_rss_bytes": run.peak_rss}
-        return []
-    if run.returncode != 0:
-        bench.fail("polars_peer", run)
-    timings = json.loads((out / "timings.json").read_text())
-    bench.figures["polars_peer"] = {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss,
-                                    "read_seconds": timings.get("read"), "transform_seconds": timings.get("transform")}
-    bench.say(f"  {run.seconds:.2f} s")
-    conversions, daily = peer_relations(str(out))
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return compare_outputs(con, "Polars peer", conversions, daily)
     finally:
         con.close()
 
