@@ -154,8 +154,8 @@ def _day_key(column: str) -> str:
 def _publish_days(con: duckdb.DuckDBPyConnection, mart: str, mart_print: Fingerprint, before: Fingerprint | None,
                   previous_folder: Path | None, folder: Path) -> bool:
     """A fact's Parquet files, one per day under `<version>/<mart>/`: the unchanged days'
-    hard-linked from the previous version, the others written in one pass. True when every
-    day was reused."""
+    hard-linked from the previous version, the others written in one pass. True when the mart
+    did not change (every day reused, none gone)."""
     target = folder / mart
     target.mkdir()
     changed = mart_print.changed_days(before)
@@ -177,7 +177,7 @@ def _publish_days(con: duckdb.DuckDBPyConnection, mart: str, mart_print: Fingerp
             for index, written in enumerate(files):
                 written.rename(target / (f"{day}.parquet" if index == 0 else f"{day}.{index}.parquet"))
         shutil.rmtree(scratch)
-    return not to_write
+    return not to_write and mart_print == before
 
 
 def publish_marts(con: duckdb.DuckDBPyConnection, publish_root: str) -> Publication:

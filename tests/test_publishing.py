@@ -292,3 +292,16 @@ def test_a_patched_snapshot_that_grew_past_its_limit_is_written_whole(tmp_path):
     assert bi_rows(root, "fct_reminders") == con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
     assert json.loads(current(root, "publication.json").read_text())["snapshot_written_bytes"] == \
         current(root, "bi.duckdb").stat().st_size
+
+
+def test_a_day_gone_from_a_fact_is_gone_from_the_copy(tmp_path):
+    con = make_reminders(str(tmp_path / "w.duckdb"), days=3, per_day=10)
+    root = tmp_path / "publish"
+    publish(con, root)
+
+    con.execute("DELETE FROM marts.fct_reminders WHERE CAST(sent_at AS DATE) = '2024-06-02'")
+    publication = publish(con, root)
+
+    assert publication.copied == ("fct_reminders",)
+    assert bi_rows(root, "fct_reminders") == con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
+    assert sorted(p.name for p in current(root, "fct_reminders").iterdir()) == ["2024-06-01.parquet", "2024-06-03.parquet"]
