@@ -1,8 +1,9 @@
 """Publish the marts for BI tools as a read-only copy, swapped in atomically.
 
 DuckDB lets no other process read the warehouse while the pipeline writes it, so BI tools read
-a copy: `$CAMPAIGNS_PUBLISH/bi.duckdb` (schema `marts`, the same tables and types) and one
-Parquet file per mart in `$CAMPAIGNS_PUBLISH/current/`. Each publication is written whole into
+a copy: `$CAMPAIGNS_PUBLISH/bi.duckdb` (schema `marts`, the same tables and types) and Parquet
+in `$CAMPAIGNS_PUBLISH/current/`: a file per mart, a folder with a file per day for each of the
+three facts (`<fact>/<YYYY-MM-DD>.parquet`). Each publication is written whole into
 a new version folder and then swapped in with a rename (atomic on POSIX): a reader sees the old
 version or the new one, never half of each. Readers that hold the old file keep reading it.
 
