@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+
 from orchestration.errors import DefinitionsError
 from orchestration.resources.dbt_cli import (
     DBT_EXECUTABLE,

@@ -23,8 +23,8 @@ PANDAS_PEER = BENCHMARKS_DIR / "pandas_peer.py"
 WHOLE_FLOOR_SQL = BENCHMARKS_DIR / "whole_floor.sql"
 POLARS_PEER = BENCHMARKS_DIR / "polars_peer.py"
 # A peer still running after 20 minutes, where `campaigns run` takes about two at M, has lost:
-# it is stopped and recorded as not finished (at M the Polars peer ran past 28 minutes and
-# 14.6 GiB, decoding the nested webhook bodies).
+# it is stopped and recorded as not finished (at M the Polars peer ran past 27 minutes and
+# 15.3 GiB, decoding the nested webhook bodies).
 PEER_TIMEOUT_SECONDS = 20 * 60
 PEER_MEMORY_SHARE = 0.7  # at L the peer runs only if M's peak, scaled up, fits in this share of RAM
 DEFINITIONS_LOADS = 3
