@@ -1,6 +1,7 @@
 """The bench's measured steps, each in a process of its own: the parse floor and our ingestion,
-the dbt build, the engine floor, the whole floor, the pandas and Polars peers, and the whole pipeline through Dagster (with
-the definitions load and the overview page on what it published)."""
+the dbt build, the engine floor, the whole floor, the pandas and Polars peers, and the whole
+pipeline through Dagster (with the definitions load and the overview page on what it
+published)."""
 
 from __future__ import annotations
 
