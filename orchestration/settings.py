@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,6 +100,15 @@ def java_command() -> str | None:
     if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
         return os.path.join(home, "bin", "java")
     return shutil.which("java")
+
+
+def pin_spark_python() -> None:
+    """Spark's Python workers (and its driver, when Spark starts one) run this interpreter, which
+    has the project installed, unless the environment names another. Spark reads these from the
+    process environment only (passing `spark.pyspark.python` instead left the workers unable to
+    unpickle the load task)."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 
 def subprocess_environment(**overrides: str) -> dict[str, str]:

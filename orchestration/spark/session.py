@@ -8,10 +8,10 @@ and a shared metastore replace both (README, "When one machine is not enough").
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from orchestration.settings import pin_spark_python
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -57,9 +57,7 @@ def spark_session(master: str, warehouse: str) -> SparkSession:
     """The process's Spark session (created once, then shared: getOrCreate)."""
     if _is_local_path(warehouse):
         Path(warehouse).mkdir(parents=True, exist_ok=True)
-    # Spark's Python workers run this interpreter, which has the project installed.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    pin_spark_python()
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.enableHiveSupport()
