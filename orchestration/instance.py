@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -11,8 +13,7 @@ import dagster as dg
 from orchestration.settings import Settings
 
 # Writers of the warehouse run one at a time: one run in progress, one step per pool.
-DAGSTER_YAML = """\
-# Written by `campaigns` when missing; edit freely.
+_CONCURRENCY = """\
 concurrency:
   runs:
     max_concurrent_runs: 1
@@ -21,16 +22,42 @@ concurrency:
 telemetry:
   enabled: false
 """
+# The event log is Dagster's SQLite files in Dagster's place, written through kept connections
+# (orchestration/event_log.py). Its folder is written out: a process may open the instance by
+# its path, with no $DAGSTER_HOME set.
+_EVENT_LOG = """\
+event_log_storage:
+  module: orchestration.event_log
+  class: CampaignEventLogStorage
+  config:
+    base_dir: {base_dir}
+"""
+_BASE_DIR_LINE = re.compile(r"(?m)^    base_dir: .*$")
+# What versions before the event log storage wrote.
+EARLIER_DAGSTER_YAML = "# Written by `campaigns` when missing; edit freely.\n" + _CONCURRENCY
+
+
+def dagster_yaml(home: Path) -> str:
+    return ("# Written by `campaigns`; edit freely: an edited file is kept as it is.\n" + _CONCURRENCY
+            + _EVENT_LOG.format(base_dir=json.dumps(str(home.resolve() / "history" / "runs"))))
+
+
+def _written_by_campaigns(text: str) -> bool:
+    """The text `campaigns` wrote, this version's for any folder (a home moved elsewhere) or an
+    earlier version's, never edited since: it may be written again for this home."""
+    return text == EARLIER_DAGSTER_YAML or _BASE_DIR_LINE.sub("", text) == _BASE_DIR_LINE.sub("", dagster_yaml(Path("/")))
 
 
 def ensure_dagster_home(settings: Settings) -> str:
     home = Path(settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    wanted = dagster_yaml(home)
+    found = config.read_text() if config.exists() else None
+    if found is None or (found != wanted and _written_by_campaigns(found)):
         # Written whole or not at all: another process may be reading it already.
         partial = home / f".dagster.yaml.{os.getpid()}.tmp"
-        partial.write_text(DAGSTER_YAML)
+        partial.write_text(wanted)
         os.replace(partial, config)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)
