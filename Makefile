@@ -26,7 +26,7 @@ help:
 	@echo "make test   install and run every test"
 	@echo "make ui     open the Dagster UI"
 	@echo "make dashboard  serve the campaign overview page on http://127.0.0.1:$(DASHBOARD_PORT)"
-	@echo "make bench  SCALE=S|M|L benchmarks"
+	@echo "make bench  SCALE=S|M|L|M2 benchmarks"
 
 install: java $(VENV)/.installed /usr/bin/chromium
 

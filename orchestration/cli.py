@@ -91,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=_port, default=8501, help="the port (default 8501)")
 
     bench = commands.add_parser("bench", help="measure the pipeline against DuckDB's floor and a pandas peer")
-    bench.add_argument("--scale", choices=["XS", "S", "M", "L"], default="S",
-                       help="reminders over 30 days: S 100 thousand, M 3 million, L 10 million (XS: a smoke test)")
+    bench.add_argument("--scale", choices=["XS", "S", "M", "L", "M2"], default="S",
+                       help="reminders over 30 days: S 100 thousand, M 3 million, L 10 million (XS: a smoke test); "
+                            "M2: M's days over 60 days, the runs only")
     bench.add_argument("--skip-spark", action="store_true",
                        help="do not measure the spark engine (measured at XS and S otherwise)")
     return parser

@@ -104,6 +104,8 @@ def test_scales_are_the_agreed_sizes():
     assert SCALES["S"].reminders == pytest.approx(100_000, rel=0.001)
     assert SCALES["M"].reminders == 3_000_000
     assert SCALES["L"].reminders == pytest.approx(10_000_000, rel=0.001)
+    # M2 is M's days on twice the history.
+    assert (SCALES["M2"].reminders_per_day, SCALES["M2"].days) == (SCALES["M"].reminders_per_day, 2 * SCALES["M"].days)
     assert get_scale("m") is SCALES["M"]
     assert SCALES["XS"].incremental_day == date(2024, 6, 3)
     with pytest.raises(ValueError, match="unknown scale"):

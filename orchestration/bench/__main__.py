@@ -1,5 +1,5 @@
 """`python -m orchestration.bench --scale S [--work-dir DIR] [--skip-peer | --with-peer]
-[--skip-spark | --with-spark]`."""
+[--skip-spark | --with-spark] [--pipeline-only]`."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="do not measure the spark engine")
     spark.add_argument("--with-spark", dest="skip_spark", action="store_false",
                        help="measure the spark engine at any scale (default: at XS and S)")
+    parser.add_argument("--pipeline-only", action="store_true",
+                        help="only the `campaigns run` figures: no floors, peers or spark engine")
     args = parser.parse_args(argv)
     try:
-        run_bench(args.scale, args.work_dir, args.skip_peer, args.skip_spark)
+        run_bench(args.scale, args.work_dir, args.skip_peer, args.skip_spark, args.pipeline_only)
     except (BenchMismatch, BenchStepFailed) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 1

@@ -18,10 +18,13 @@ from orchestration.bench.steps import (measure_engine_floor, measure_parse_and_i
 
 
 def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None = None,
-              skip_spark: bool | None = None) -> dict:
-    """Measure the pipeline at `scale` (XS, S, M or L); see the module docstring. `skip_spark`:
-    True skips the spark engine's runs, False runs them at any scale (None: at XS and S)."""
+              skip_spark: bool | None = None, pipeline_only: bool = False) -> dict:
+    """Measure the pipeline at `scale` (XS, S, M, L or M2); see the module docstring. `skip_spark`:
+    True skips the spark engine's runs, False runs them at any scale (None: at XS and S).
+    `pipeline_only` (always at M2): only the `campaigns run` figures (and the engine floor's check
+    of the marts after the incremental run), without the floors, the peers and the spark engine."""
     spec = get_scale(scale)
+    pipeline_only = pipeline_only or spec.pipeline_only
     if work_dir is None:
         cache_root = BENCHMARKS_DIR / ".cache"
         work = cache_root / spec.name / "work"
@@ -39,14 +42,16 @@ def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None =
     bench.results["feeds"] = {"cache": shown(feeds.landing.parent),
                               **{k: feeds.manifest[k] for k in ("landing", "next_day")}}
     warehouse = work / "transforms" / "warehouse.duckdb"
-    measure_parse_and_ingest(bench, feeds, warehouse)
-    measure_transforms(bench, warehouse)
-    bench.check(measure_engine_floor(bench, warehouse, figure="engine_floor"))
-    bench.check(measure_whole_floor(bench, feeds, warehouse))
-    bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "pandas"))
-    bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "polars"))
+    if not pipeline_only:
+        measure_parse_and_ingest(bench, feeds, warehouse)
+        measure_transforms(bench, warehouse)
+        bench.check(measure_engine_floor(bench, warehouse, figure="engine_floor"))
+        bench.check(measure_whole_floor(bench, feeds, warehouse))
+        bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "pandas"))
+        bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "polars"))
     bench.check(measure_pipeline(bench, feeds))
-    bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
+    if not pipeline_only:
+        bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
     bench.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     bench.results["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()
