@@ -27,7 +27,7 @@ import os
 import shutil
 import stat
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -152,6 +152,24 @@ def _day_key(column: str) -> str:
     return f"coalesce(CAST(CAST({_quote_name(column)} AS DATE) AS VARCHAR), '{UNDATED}')"
 
 
+def _days_filter(column: str, days: list[str]) -> str:
+    """SQL selecting a fact's rows of `days` (day keys; parameter: their list). The day key
+    decides; the same days as ranges of the column go first, which DuckDB checks against each
+    row group's minimum and maximum: the row groups of other days are skipped, not read."""
+    dated = sorted(date.fromisoformat(day) for day in days if day != UNDATED)
+    ranges: list[list[date]] = []
+    for day in dated:
+        if ranges and ranges[-1][1] == day:
+            ranges[-1][1] = day + timedelta(days=1)
+        else:
+            ranges.append([day, day + timedelta(days=1)])
+    name = _quote_name(column)
+    parts = [f"({name} >= DATE '{start.isoformat()}' AND {name} < DATE '{end.isoformat()}')" for start, end in ranges]
+    if UNDATED in days:
+        parts.append(f"{name} IS NULL")
+    return f"({' OR '.join(parts) or 'false'}) AND {_day_key(column)} IN (SELECT unnest(?::VARCHAR[]))"
+
+
 def _publish_days(con: duckdb.DuckDBPyConnection, mart: str, mart_print: Fingerprint, before: Fingerprint | None,
                   previous_folder: Path | None, folder: Path) -> bool:
     """A fact's Parquet files, one per day under `<version>/<mart>/`: the unchanged days'
@@ -170,7 +188,7 @@ def _publish_days(con: duckdb.DuckDBPyConnection, mart: str, mart_print: Fingerp
         scratch = folder / f".{mart}.partitions"
         con.execute(
             f"COPY (SELECT *, {_day_key(DAY_COLUMNS[mart])} AS _day FROM marts.{_quote_name(mart)} "
-            f"WHERE {_day_key(DAY_COLUMNS[mart])} IN (SELECT unnest(?::VARCHAR[]))) TO {_quote_path(scratch)} "
+            f"WHERE {_days_filter(DAY_COLUMNS[mart], to_write)}) TO {_quote_path(scratch)} "
             "(FORMAT parquet, PARTITION_BY (_day))", [to_write])
         for partition in scratch.iterdir():
             day = partition.name.split("=", 1)[1]
@@ -279,14 +297,14 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Path, fingerprints
             con.execute(f"DROP TABLE bi_snapshot.marts.{_quote_name(table)}")
         for mart, changed_days in days.items():
             con.execute(f"DELETE FROM bi_snapshot.marts.{_quote_name(mart)} WHERE "
-                        f"{_day_key(DAY_COLUMNS[mart])} IN (SELECT unnest(?::VARCHAR[]))", [changed_days])
+                        f"{_days_filter(DAY_COLUMNS[mart], changed_days)}", [changed_days])
         if stale or days:
             # Free the dropped tables' and deleted rows' blocks before writing: the new rows
             # reuse them, so the file keeps its size from one version to the next.
             con.execute("CHECKPOINT bi_snapshot")
         for mart, changed_days in days.items():
             con.execute(f"INSERT INTO bi_snapshot.marts.{_quote_name(mart)} SELECT * FROM marts.{_quote_name(mart)} "
-                        f"WHERE {_day_key(DAY_COLUMNS[mart])} IN (SELECT unnest(?::VARCHAR[]))", [changed_days])
+                        f"WHERE {_days_filter(DAY_COLUMNS[mart], changed_days)}", [changed_days])
         for mart in fingerprints:
             if mart not in present or mart in stale:
                 con.execute(f"CREATE TABLE bi_snapshot.marts.{_quote_name(mart)} AS "

@@ -9,7 +9,7 @@ import pytest
 from orchestration.assets.publishing import build_publish_asset
 from orchestration.resources.engine import Engine
 from orchestration.resources.publish_folder import PublishFolder
-from orchestration.publishing import VERSIONS_KEPT, publish_marts
+from orchestration.publishing import VERSIONS_KEPT, _day_key, _days_filter, publish_marts
 from orchestration.resources.warehouse import WarehouseResource
 
 
@@ -305,3 +305,21 @@ def test_a_day_gone_from_a_fact_is_gone_from_the_copy(tmp_path):
     assert publication.copied == ("fct_reminders",)
     assert bi_rows(root, "fct_reminders") == con.execute("SELECT * FROM marts.fct_reminders ORDER BY ALL").fetchall()
     assert sorted(p.name for p in current(root, "fct_reminders").iterdir()) == ["2024-06-01.parquet", "2024-06-03.parquet"]
+
+
+@pytest.mark.parametrize("column_type", ["TIMESTAMP", "TIMESTAMPTZ"])
+def test_a_fact_s_days_are_selected_by_their_ranges_exactly_as_by_their_day_key(column_type):
+    # The ranges let DuckDB skip other days' row groups; they must select the same rows.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE TABLE fact AS SELECT i, CASE WHEN i % 97 = 0 THEN NULL ELSE "
+                f"(TIMESTAMP '2024-06-01' + i * INTERVAL 37 MINUTE)::{column_type} END AS sent_at "
+                "FROM range(2000) t(i)")
+    for days in (["2024-06-02"], ["2024-06-01", "2024-06-02", "2024-06-03"], ["2024-06-01", "2024-06-04"],
+                 ["undated"], ["2024-06-03", "undated"], []):
+        by_key = con.execute(f"SELECT list(i ORDER BY i) FROM fact WHERE {_day_key('sent_at')} "
+                             "IN (SELECT unnest(?::VARCHAR[]))", [days]).fetchone()[0]
+        by_ranges = con.execute(f"SELECT list(i ORDER BY i) FROM fact WHERE {_days_filter('sent_at', days)}",
+                                [days]).fetchone()[0]
+        assert by_ranges == by_key, days
+        assert bool(by_key) == bool(days), days  # each set selects rows (none for no day)
