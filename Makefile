@@ -44,7 +44,9 @@ java:
 
 $(VENV)/.installed: pyproject.toml uv.lock $(shell find dbt_project -name '*.sql' -o -name '*.yml' 2>/dev/null)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	@# Bytecode compiled once here: a process that starts (each run, each dbt build, the UI) then
+	@# imports it instead of compiling ten thousand files, where PYTHONDONTWRITEBYTECODE is set.
+	$(UV) sync --frozen --compile-bytecode
 	@# Parse dbt once here so loading the Dagster definitions never does.
 	cd dbt_project && CAMPAIGNS_WAREHOUSE=$${CAMPAIGNS_WAREHOUSE:-data/warehouse.duckdb} ../$(BIN)/dbt parse --quiet --profiles-dir . --target-path target
 	@touch $@
