@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -52,6 +53,8 @@ def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None =
     bench.check(measure_pipeline(bench, feeds))
     if not pipeline_only:
         bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
+    if pipeline_only:
+        _carry_over(bench)
     bench.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     bench.results["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()
@@ -63,3 +66,18 @@ def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None =
         raise BenchMismatch(f"{len(failed)} equality check(s) failed ({'; '.join(c['name'] for c in failed)}): "
                             f"see the diffs above; the figures in {results_path} compare different answers")
     return bench.results
+
+
+def _carry_over(bench: Bench) -> None:
+    """Runs re-measured alone: the scale's other figures (floors, peers, spark) are kept from its
+    previous results, and the results say which ones and from when."""
+    try:
+        previous = json.loads(bench.results_path.read_text())
+    except (OSError, ValueError):
+        return
+    if previous.get("scale") != bench.results["scale"]:
+        return
+    kept = {name: figure for name, figure in previous.get("figures", {}).items() if name not in bench.figures}
+    if kept:
+        bench.figures.update(kept)
+        bench.results["carried_over"] = {"figures": sorted(kept), "measured_at": previous.get("started_at")}
