@@ -45,7 +45,8 @@ def dagster_yaml(home: Path) -> str:
 def _written_by_campaigns(text: str) -> bool:
     """The text `campaigns` wrote, this version's for any folder (a home moved elsewhere) or an
     earlier version's, never edited since: it may be written again for this home."""
-    return text == EARLIER_DAGSTER_YAML or _BASE_DIR_LINE.sub("", text) == _BASE_DIR_LINE.sub("", dagster_yaml(Path("/")))
+    current_for_any_folder = _BASE_DIR_LINE.sub("", dagster_yaml(Path("/")))
+    return text == EARLIER_DAGSTER_YAML or _BASE_DIR_LINE.sub("", text) == current_for_any_folder
 
 
 def ensure_dagster_home(settings: Settings) -> str:

@@ -50,8 +50,8 @@ def test_a_run_is_recorded_and_another_process_reads_it_with_dagsters_own_class(
     assert read.returncode == 0, read.stderr
     seen = json.loads(read.stdout)
     assert seen["materialized_by"] == result.run_id
-    expected = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.STEP_START, dg.DagsterEventType.ASSET_MATERIALIZATION,
-                dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.RUN_SUCCESS}
+    kinds = dg.DagsterEventType
+    expected = {kinds.RUN_START, kinds.STEP_START, kinds.ASSET_MATERIALIZATION, kinds.STEP_SUCCESS, kinds.RUN_SUCCESS}
     assert {kind.value for kind in expected} <= set(seen["events"])
     assert seen["events"] == [log.dagster_event_type.value
                               for log in instance.all_logs(result.run_id) if log.dagster_event_type]

@@ -51,10 +51,10 @@ def run_bench(scale: str, work_dir: Path | None = None, skip_peer: bool | None =
         bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "pandas"))
         bench.check(measure_peer(bench, feeds, warehouse, skip_peer, "polars"))
     bench.check(measure_pipeline(bench, feeds))
-    if not pipeline_only:
-        bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
     if pipeline_only:
         _carry_over(bench)
+    else:
+        bench.check(measure_spark_pipeline(bench, feeds, skip_spark))
     bench.results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     bench.results["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()
