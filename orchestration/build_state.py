@@ -7,6 +7,12 @@ project (a digest of its models, macros, tests and configuration) and the settin
 the copy is swapped in, records that build as published (`published`). A plain run whose inputs
 equal both is skipped: dbt does not start, and Dagster skips the publish step behind it. A build
 that failed, or was built but not published, is redone by the next run.
+
+The same records say which rows a build's data tests must read (`tests_after`, read by
+dbt_project/macros/tests/touched_rows.sql): after a plain build that passed, the next plain build
+with the same project and settings tests only the rows it touched, where a test allows it; every
+row otherwise, and at least once every `EVERY_ROW_TESTED_EVERY` (`tested`: the last build that
+tested every row).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +33,8 @@ if TYPE_CHECKING:
     from orchestration.settings import Settings
 
 TABLE = "pipeline.build_state"
+# The data tests read every row at least this often (and in every build that is not a plain one).
+EVERY_ROW_TESTED_EVERY = timedelta(days=7)
 # What a build depends on in the dbt project (target/ and logs/ are its output).
 PROJECT_PARTS = ("models", "macros", "tests", "dbt_project.yml", "profiles.yml")
 
@@ -63,7 +72,7 @@ def current_inputs(con: duckdb.DuckDBPyConnection, timezone: str) -> BuildInputs
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS pipeline")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-        stage VARCHAR PRIMARY KEY,  -- built | published
+        stage VARCHAR PRIMARY KEY,  -- built | published | tested | tests_after
         raw_batch BIGINT NOT NULL,
         project_digest VARCHAR NOT NULL,
         settings VARCHAR NOT NULL,
@@ -82,10 +91,38 @@ def _recorded(con: duckdb.DuckDBPyConnection, stage: str) -> BuildInputs | None:
     return BuildInputs(*row) if row else None
 
 
-def record_built(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> None:
+def record_built(con: duckdb.DuckDBPyConnection, inputs: BuildInputs, every_row_tested: bool) -> None:
+    """The marts are built from `inputs`, and their data tests passed (on every row, or on the
+    rows the build touched)."""
     _ensure_table(con)
-    con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES ('built', ?, ?, ?, NULL, now()::TIMESTAMP)",
-                [inputs.raw_batch, inputs.project_digest, inputs.settings])
+    stages = ["built", "tested"] if every_row_tested else ["built"]
+    for stage in stages:
+        con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, ?, NULL, now()::TIMESTAMP)",
+                    [stage, inputs.raw_batch, inputs.project_digest, inputs.settings])
+
+
+def tests_after(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> int:
+    """The raw batch after which a whole build's data tests may look at the touched rows only
+    (dbt_project/macros/tests/touched_rows.sql): the batch of the last build, when it was built
+    with this project and these settings and every row was tested within EVERY_ROW_TESTED_EVERY.
+    -1 (every row) otherwise: no build recorded (a first build, or one after a failure, a subset
+    or a window, which forget the build), another project or settings, or a week gone by. Read
+    it before `forget_build`."""
+    built = _recorded(con, "built")
+    if built is None or (built.project_digest, built.settings) != (inputs.project_digest, inputs.settings):
+        return -1
+    # recorded_at is written by now()::TIMESTAMP in this same kind of session: compared alike.
+    recent = con.execute(f"SELECT count(*) FROM {TABLE} WHERE stage = 'tested' "
+                         "AND recorded_at >= now()::TIMESTAMP - to_seconds(?)",
+                         [EVERY_ROW_TESTED_EVERY.total_seconds()]).fetchone()[0]
+    return built.raw_batch if recent else -1
+
+
+def record_tests_after(con: duckdb.DuckDBPyConnection, inputs: BuildInputs, batch: int) -> None:
+    """What the next dbt build's data tests read (`tests_after`: -1 tests every row)."""
+    _ensure_table(con)
+    con.execute(f"INSERT OR REPLACE INTO {TABLE} VALUES ('tests_after', ?, ?, ?, NULL, now()::TIMESTAMP)",
+                [batch, inputs.project_digest, inputs.settings])
 
 
 def record_published(con: duckdb.DuckDBPyConnection, version: str) -> None:

@@ -280,6 +280,36 @@ def test_an_incremental_run_recomputes_only_what_new_batches_touched(first_days_
     assert counts["m4"] == 99  # untouched: not rebuilt (the marker survives)
 
 
+def test_a_test_on_touched_rows_reads_every_row_of_the_keys_touched_and_no_other(first_days_built, tmp_path):
+    """dbt_project/macros/tests/touched_rows.sql: `unique` on fct_reminders.message_id, as a daily
+    run gives it, looks at every row of the reminders the batches after its bound touched."""
+    from orchestration.build_state import BuildInputs, record_tests_after
+
+    warehouse = copy_warehouse(first_days_built[0], tmp_path)
+    # m1 and m4 twice each, as a broken model would leave them; then a click on m1 (batch 7),
+    # absorbed by staging only, so the reminders keep their duplicates.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into intermediate.int_reminders_tracked "
+                    "select * from intermediate.int_reminders_tracked where message_id in ('m1', 'm4')")
+    insert_raw(warehouse, "clicks", [{"click_id": "c9", "message_id": "m1", "clicked_at": "2024-06-01 10:20:00"}],
+               batch_id=7)
+    build(warehouse, tmp_path, "--select", "staging")
+
+    def duplicates_found(tests_after: int | None, touched_row_tests: bool = True) -> int:
+        if tests_after is not None:
+            with duckdb.connect(str(warehouse)) as con:
+                record_tests_after(con, BuildInputs(7, "digest", "timezone=UTC"), tests_after)
+        result = run_dbt(warehouse, tmp_path / "target", "test", "--select", "unique_fct_reminders_message_id",
+                         dbt_vars={"tests_on_touched_rows": True} if touched_row_tests else None)
+        [test] = [r for r in result.results if r["unique_id"].startswith("test.")]
+        return test["failures"]
+
+    assert duplicates_found(6) == 1  # batch 7 touched m1: both its rows are read, m4's are not
+    assert duplicates_found(7) == 0  # nothing touched after batch 7
+    assert duplicates_found(-1) == 2  # every row: a first build, after a failure, once a week
+    assert duplicates_found(6, touched_row_tests=False) == 2  # dbt by hand: every row
+
+
 def test_a_partial_build_is_caught_up_by_the_next_one(first_days_built, tmp_path):
     """Dagster may materialize the marts alone: they must not claim batches their inputs lack."""
     warehouse = copy_warehouse(first_days_built[0], tmp_path)
@@ -404,6 +434,8 @@ def test_dbt_build_args_carry_the_run_window_as_half_open_vars():
     # The settings reach dbt as vars, not through the process environment.
     assert dbt_build_args(DayRange(), warehouse="/w.duckdb", timezone="Europe/Madrid") == [
         *build, "--vars", '{"warehouse_path": "/w.duckdb", "timezone": "Europe/Madrid"}']
+    assert dbt_build_args(DayRange(), warehouse="/w.duckdb", touched_row_tests=True) == [
+        *build, "--vars", '{"warehouse_path": "/w.duckdb", "tests_on_touched_rows": true}']
     tags = DayRange(date(2024, 6, 1), date(2024, 6, 2)).tags()
     assert build_window(DbtBuildConfig(), tags) == DayRange(date(2024, 6, 1), date(2024, 6, 2))
     assert build_window(DbtBuildConfig(start_date="2024-07-01"), tags) == DayRange(date(2024, 7, 1), None)

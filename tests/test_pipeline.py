@@ -213,6 +213,42 @@ def test_a_run_builds_again_when_a_file_lands_or_the_last_build_was_not_publishe
     assert any(e.asset_key == dg.AssetKey(["publish", "bi_marts"]) for e in result.get_asset_materialization_events())
 
 
+def test_a_plain_run_after_a_plain_run_tests_the_rows_it_touched_and_every_row_once_a_week(pipeline, landing):
+    settings, _ = pipeline
+    job = build_defs(settings).resolve_job_def(PIPELINE_JOB_NAME)
+
+    def run_and_read():
+        instance = dg.DagsterInstance.ephemeral()
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        said = [entry.user_message for entry in instance.all_logs(result.run_id)
+                if entry.user_message.startswith("data tests:")]
+        unique = {check.passed for check in result.get_asset_check_evaluations()
+                  if check.check_name == "unique_fct_reminders_message_id"}
+        return result.success, said, unique
+
+    land_scenario(landing)
+    assert run_and_read() == (True, ["data tests: every row"], {True})
+
+    # R3 twice, as a broken model would leave it; then a late click on R2 only.
+    con = duckdb.connect(settings.warehouse)
+    con.execute("INSERT INTO intermediate.int_reminders_tracked "
+                "SELECT * FROM intermediate.int_reminders_tracked WHERE message_id = 'wamid.R3'")
+    con.close()
+    write_lines(landing, "clicks", "2024-06-26", "late.jsonl", [
+        {"click_id": "c9", "message_id": "wamid.R2", "clicked_at": "2024-06-26T09:00:00Z"}])
+    success, said, unique = run_and_read()
+    assert (success, unique) == (True, {True})  # R3 was not touched: its rows were not read
+    assert len(said) == 1 and said[0].startswith("data tests: the rows touched by the raw batches after ")
+
+    # A week after every row was last tested, every row is tested again: the duplicate is found.
+    con = duckdb.connect(settings.warehouse)
+    con.execute("UPDATE pipeline.build_state SET recorded_at = recorded_at - INTERVAL 8 DAY WHERE stage = 'tested'")
+    con.close()
+    write_lines(landing, "clicks", "2024-06-26", "later.jsonl", [
+        {"click_id": "c10", "message_id": "wamid.R2", "clicked_at": "2024-06-26T10:00:00Z"}])
+    assert run_and_read() == (False, ["data tests: every row"], {False})
+
+
 def test_status_for_an_unknown_message_is_ignored_and_an_early_click_still_proves_delivery(pipeline, landing):
     settings, run = pipeline
     land_scenario(landing)

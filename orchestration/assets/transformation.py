@@ -131,11 +131,15 @@ def build_window(config: DbtBuildConfig, tags: Mapping[str, str]) -> DayRange:
 
 
 def dbt_build_args(window: DayRange, full_refresh: bool = False, *, warehouse: str | None = None,
-                   timezone: str | None = None, spark_conf: dict[str, str] | None = None) -> list[str]:
+                   timezone: str | None = None, spark_conf: dict[str, str] | None = None,
+                   touched_row_tests: bool = False) -> list[str]:
     """`dbt build` arguments. The settings reach dbt as vars, never through the environment:
     `warehouse_path` (profiles.yml) and `timezone` (dbt_project.yml); the window as `min_date` /
     `max_date`, half-open. With `spark_conf` (the spark engine) dbt builds on the `spark` target
     of profiles.yml, which takes the whole Spark configuration as the var `spark_conf`.
+    `touched_row_tests` (every run on DuckDB, the same var each time: a changed var costs dbt a
+    whole parse) lets the tests that allow it read only the rows the run touched, as the
+    warehouse's `tests_after` row says (dbt_project/macros/tests/touched_rows.sql).
 
     Unit tests pin the logic, not the data: `make test` runs them, a pipeline run does not."""
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -150,6 +154,8 @@ def dbt_build_args(window: DayRange, full_refresh: bool = False, *, warehouse: s
         dbt_vars["timezone"] = timezone
     if spark_conf is not None:
         dbt_vars["spark_conf"] = spark_conf
+    if touched_row_tests:
+        dbt_vars["tests_on_touched_rows"] = True
     dbt_vars.update(window.dbt_vars())
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -181,14 +187,16 @@ def campaign_dbt_models(
     if engine.is_spark:
         require_java()
         conf = spark_session.spark_conf(engine.spark_master, engine.spark_warehouse)
-    # A plain build of every model is skipped when the marts and their published copy were made
-    # from exactly these inputs: dbt does not start, and Dagster skips the publish step. Not in
-    # a run that holds the report, which must follow a build (Dagster skips everything
-    # downstream of a skipped asset); a window, a full refresh or a subset always builds. On the
-    # spark engine every run builds: its raw ledger is in Spark.
-    whole = (not engine.is_spark and window.is_everything and not config.full_refresh
-             and set(context.selected_asset_keys) == set(context.assets_def.keys)
-             and REPORT_KEY not in context.job_def.asset_layer.selected_asset_keys)
+    # A plain build (every model, no window, no full refresh) on DuckDB is recorded with its
+    # inputs. It is skipped when the marts and their published copy were made from exactly these
+    # inputs: dbt does not start, and Dagster skips the publish step. Not in a run that holds the
+    # report, which must follow a build (Dagster skips everything downstream of a skipped asset).
+    # A window, a full refresh or a subset always builds. On the spark engine every run builds:
+    # its raw ledger is in Spark.
+    plain = (not engine.is_spark and window.is_everything and not config.full_refresh
+             and set(context.selected_asset_keys) == set(context.assets_def.keys))
+    whole = plain and REPORT_KEY not in context.job_def.asset_layer.selected_asset_keys
+    tests_after = -1
     if not engine.is_spark:
         with warehouse.connect() as con:
             inputs = build_state.current_inputs(con, local_days.timezone)
@@ -196,14 +204,21 @@ def campaign_dbt_models(
                 context.log.info(f"skipped: nothing new since the last build ({inputs.describe()}); "
                                  "the marts and their published copy stay as they are")
                 return
+            # A plain build after a plain build tests the rows it touched; any other every row.
+            if plain:
+                tests_after = build_state.tests_after(con, inputs)
+            build_state.record_tests_after(con, inputs, tests_after)
             build_state.forget_build(con)
+        context.log.info("data tests: " + ("every row" if tests_after < 0 else
+                                           f"the rows touched by the raw batches after {tests_after}, "
+                                           "where a test allows it (every row once a week)"))
     args = dbt_build_args(window, config.full_refresh, warehouse=warehouse.database,
-                          timezone=local_days.timezone, spark_conf=conf)
+                          timezone=local_days.timezone, spark_conf=conf, touched_row_tests=not engine.is_spark)
     context.log.info(f"dbt {' '.join(args)}")
     # dbt is the writer for the length of the build: DuckDB takes one writing process per file,
     # a local Spark warehouse's Derby metastore one process.
     with engine.spark_lock() if engine.is_spark else warehouse.writer_lock():
         yield from dbt.build(args, context)
-    if whole:
+    if plain:
         with warehouse.connect() as con:
-            build_state.record_built(con, inputs)
+            build_state.record_built(con, inputs, every_row_tested=tests_after < 0)

@@ -116,9 +116,14 @@
     {{ return(known[expression]) }}
 {%- endmacro %}
 
-{#- Rows of a staging model that arrived in the batches this run absorbs. -#}
-{% macro in_new_batches(batch_column='_batch_id') -%}
+{#- Rows of a staging model that arrived in the batches this run absorbs; with `since` (a batch
+    expression), in every batch after it (a data test's touched rows: macros/tests/touched_rows.sql). -#}
+{% macro in_new_batches(batch_column='_batch_id', since=none) -%}
+    {%- if since is not none -%}
+    (coalesce({{ batch_column }}, 0) > {{ since }})
+    {%- else -%}
     (coalesce({{ batch_column }}, 0) > {{ since_batch() }} and coalesce({{ batch_column }}, 0) <= {{ until_batch() }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Post-hook of every model (a no-op but for incremental ones): append what the model absorbed,

@@ -11,15 +11,16 @@
     purchase key repeated from staging says which purchase a raw order row belongs to, nothing
     more. -#}
 
-{#- Reminders with a new send, status, link click or button tap about them. -#}
-{% macro touched_message_ids() -%}
-    select message_id from {{ ancestor('stg_campaign_engine__sends') }} where {{ in_new_batches() }}
+{#- Reminders with a new send, status, link click or button tap about them (with `since`: in any
+    batch after it). -#}
+{% macro touched_message_ids(since=none) -%}
+    select message_id from {{ ancestor('stg_campaign_engine__sends') }} where {{ in_new_batches(since=since) }}
     union
-    select message_id from {{ ancestor('stg_whatsapp__statuses') }} where {{ in_new_batches() }}
+    select message_id from {{ ancestor('stg_whatsapp__statuses') }} where {{ in_new_batches(since=since) }}
     union
-    select message_id from {{ ancestor('stg_link_tracker__clicks') }} where {{ in_new_batches() }}
+    select message_id from {{ ancestor('stg_link_tracker__clicks') }} where {{ in_new_batches(since=since) }}
     union
-    select message_id from {{ ancestor('stg_whatsapp__button_taps') }} where {{ in_new_batches() }}
+    select message_id from {{ ancestor('stg_whatsapp__button_taps') }} where {{ in_new_batches(since=since) }}
 {%- endmacro %}
 
 {#- Purchases of orders with a new version, under every key any version of those orders had
