@@ -80,4 +80,8 @@ def _carry_over(bench: Bench) -> None:
     kept = {name: figure for name, figure in previous.get("figures", {}).items() if name not in bench.figures}
     if kept:
         bench.figures.update(kept)
-        bench.results["carried_over"] = {"figures": sorted(kept), "measured_at": previous.get("started_at")}
+        # Figures the previous results carried over themselves keep the time they were measured.
+        earlier = previous.get("carried_over") or {}
+        measured_at = (earlier.get("measured_at") if set(kept) <= set(earlier.get("figures", []))
+                       else previous.get("started_at"))
+        bench.results["carried_over"] = {"figures": sorted(kept), "measured_at": measured_at}
