@@ -213,7 +213,8 @@ def campaign_dbt_models(
                                            f"the rows touched by the raw batches after {tests_after}, "
                                            "where a test allows it (every row once a week)"))
     args = dbt_build_args(window, config.full_refresh, warehouse=warehouse.database,
-                          timezone=local_days.timezone, spark_conf=conf, touched_row_tests=not engine.is_spark)
+                          timezone=local_days.timezone, spark_conf=conf,
+                          touched_row_tests=not engine.is_spark)
     context.log.info(f"dbt {' '.join(args)}")
     # dbt is the writer for the length of the build: DuckDB takes one writing process per file,
     # a local Spark warehouse's Derby metastore one process.
